@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what multinet's tests and demo need, only when missing: Debian packages, npm packages,
+# and the Go-built test components (tools/). Idempotent; safe to run on every test run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+[ -x /usr/lib/cni/bridge ] || need_pkgs+=(containernetworking-plugins)
+command -v ip >/dev/null || need_pkgs+=(iproute2)
+command -v iptables >/dev/null || need_pkgs+=(iptables)
+command -v nsenter >/dev/null || need_pkgs+=(util-linux)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${need_pkgs[*]} (run as root, or: apt-get install -y ${need_pkgs[*]})" >&2
+    exit 1
+  fi
+  echo "== installing Debian packages: ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+if [ -x tools/build.sh ]; then
+  tools/build.sh
+fi
