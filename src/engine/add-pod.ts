@@ -1,0 +1,251 @@
+import type { CniResult } from '../cni/result.ts';
+import { convertResult } from '../cni/result-convert.ts';
+import type { PodInfo } from '../k8s/cluster-view.ts';
+import type { NetworkStatus } from '../spec/network-status.ts';
+import { buildNetworkStatus, formatNetworkStatus } from '../spec/network-status.ts';
+import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
+import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { lookupPod } from './lookup-pod.ts';
+import { planAttachments } from './plan-attachments.ts';
+import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
+import { NetworkResolver } from './resolve-networks.ts';
+import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-attachments.ts';
+import { removeStalePlan } from './remove-stale-plan.ts';
+
+/**
+ * ADD: plan (pure), cache the plan, run the delegates in order, move the default route if asked,
+ * write network-status. Any failure undoes every attachment already made, in reverse, and
+ * surfaces as one EngineError naming the pod, the network and the cause.
+ */
+export async function addPod(
+  deps: EngineDeps,
+  req: PodNetworkRequest,
+  signal?: AbortSignal,
+): Promise<CniResult> {
+  const identity = podIdentityFromArgs(req.cniArgs);
+  const label = podLabel(identity, req.containerId);
+  await removeStalePlan(deps, req, label, signal);
+
+  const pod: PodInfo | undefined =
+    identity && deps.cluster ? await lookupPod(deps, identity, label, signal) : undefined;
+  const resolver = new NetworkResolver(deps, label);
+  const defaultNetwork = await resolver.defaultNetwork(pod);
+  const additional = [
+    ...(await resolver.configuredNetworks(identity?.namespace)),
+    ...(pod ? await resolver.selectedNetworks(pod, req.ifName) : []),
+  ];
+  const plan = planAttachments({
+    pod: identity ? { ...identity, uid: pod?.uid ?? identity.uid } : undefined,
+    containerId: req.containerId,
+    netns: req.netns,
+    runtimeIfName: req.ifName,
+    cniArgs: req.cniArgs,
+    runtimeCapabilityArgs: req.runtimeConfig,
+    defaultNetwork,
+    additional,
+  });
+  const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att));
+
+  try {
+    await deps.plans.put(plan);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.CacheFailed,
+        pod: label,
+        reason: `cannot write the plan cache: ${describeCause(err)}`,
+      },
+      { cause: err },
+    );
+  }
+
+  const started: PlannedAttachment[] = [];
+  const results = new Map<PlannedAttachment, CniResult>();
+  const runOne = async (i: number) => {
+    const att = plan.attachments[i]!;
+    started.push(att);
+    try {
+      const t0 = deps.now();
+      results.set(
+        att,
+        await deps.lists.add(lists[i]!, runtimeConfFor(deps, plan, att, req.netns, req.cniPath), signal),
+      );
+      deps.log.debug(
+        { containerId: req.containerId, network: att.network, ifName: att.ifName, ms: deps.now() - t0 },
+        'attached',
+      );
+    } catch (err) {
+      throw new EngineError(
+        {
+          code: EngineErrorCode.DelegateFailed,
+          pod: label,
+          network: att.network,
+          reason: `attaching ${att.ifName} failed: ${describeCause(err)}`,
+          cniCode: (err as { code?: unknown }).code === 11 ? 11 : undefined,
+          retryable: (err as { code?: unknown }).code === 11,
+        },
+        { cause: err },
+      );
+    }
+  };
+
+  let statuses: NetworkStatus[] = [];
+  try {
+    await runOne(0);
+    if (deps.config.parallelAttach) {
+      // Extension (off by default): NPWG §7.3 requires serial attachment. All are awaited so
+      // that every started attachment is known before undo runs.
+      const settled = await Promise.allSettled(plan.attachments.slice(1).map((_, i) => runOne(i + 1)));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      for (let i = 1; i < plan.attachments.length; i++) await runOne(i);
+    }
+    await applyDefaultRoute(deps, plan, results, label, signal);
+    statuses = plan.attachments.flatMap((att) => statusOf(att, results.get(att)));
+    if (pod && deps.cluster) await writeStatus(deps, plan, statuses, label, signal);
+  } catch (err) {
+    await undo(deps, plan, started, req, label, err, signal);
+    throw err;
+  }
+  await recordAdded(deps, plan, statuses);
+  const first = results.get(plan.attachments[0]!)!;
+  return convertResult(first, req.cniVersion);
+}
+
+function statusOf(att: PlannedAttachment, result: CniResult | undefined): NetworkStatus[] {
+  const converted = result
+    ? (convertResult(result, '1.1.0') as unknown as Parameters<typeof buildNetworkStatus>[0]['result'])
+    : undefined;
+  return buildNetworkStatus({
+    network: att.network,
+    isDefault: att.isDefault,
+    ifName: att.ifName,
+    result: converted,
+    ...(att.defaultRoute ? { gateways: att.defaultRoute } : {}),
+  });
+}
+
+function gatewaysFrom(result: CniResult | undefined, ifName: string): string[] {
+  const r = result
+    ? (convertResult(result, '1.1.0') as {
+        interfaces?: { name: string }[];
+        ips?: { gateway?: string; interface?: number }[];
+      })
+    : undefined;
+  const idx = r?.interfaces?.findIndex((i) => i.name === ifName) ?? -1;
+  return (r?.ips ?? [])
+    .filter((ip) => ip.gateway && (ip.interface === undefined || ip.interface === idx))
+    .map((ip) => ip.gateway!);
+}
+
+async function applyDefaultRoute(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  results: Map<PlannedAttachment, CniResult>,
+  label: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const att = plan.attachments.find((a) => a.defaultRoute !== undefined);
+  if (!att) return;
+  const gateways =
+    att.defaultRoute!.length > 0 ? att.defaultRoute! : gatewaysFrom(results.get(att), att.ifName);
+  if (gateways.length === 0)
+    throw new EngineError({
+      code: EngineErrorCode.RouteFailed,
+      pod: label,
+      network: att.network,
+      reason: `"default-route" was requested but neither the annotation nor the IPAM result gives a gateway for ${att.ifName}`,
+      cniCode: 7,
+    });
+  att.defaultRoute = gateways;
+  try {
+    await deps.routes.setDefaultRoute(plan.netns, att.ifName, gateways, signal);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.RouteFailed,
+        pod: label,
+        network: att.network,
+        reason: `cannot move the default route to ${att.ifName} via ${gateways.join(', ')}: ${describeCause(err)}`,
+      },
+      { cause: err },
+    );
+  }
+}
+
+async function writeStatus(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  statuses: NetworkStatus[],
+  label: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await deps.cluster!.writeNetworkStatus(plan.pod!, formatNetworkStatus(statuses), signal);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.StatusWriteFailed,
+        pod: label,
+        reason: `cannot write the network-status annotation: ${describeCause(err)}`,
+        retryable: true,
+      },
+      { cause: err },
+    );
+  }
+}
+
+async function undo(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  started: PlannedAttachment[],
+  req: PodNetworkRequest,
+  label: string,
+  cause: unknown,
+  signal?: AbortSignal,
+): Promise<void> {
+  // The failing attachment is undone too: a plugin may have allocated an address before failing.
+  const failures = await deleteAttachments(deps, plan, started, req.netns, req.cniPath, signal);
+  if (failures.length === 0) {
+    await deps.plans
+      .delete(plan.containerId)
+      .catch((err: unknown) =>
+        deps.log.warn({ containerId: plan.containerId, err: describeCause(err) }, 'cannot remove plan cache'),
+      );
+  } else {
+    // Keep the plan: the runtime's DEL (which always follows a failed ADD) retries from it.
+    deps.log.error(
+      { containerId: plan.containerId, failures },
+      'undo after failed ADD incomplete; plan kept for DEL',
+    );
+  }
+  const network = cause instanceof EngineError ? cause.network : undefined;
+  deps.log.warn(
+    { pod: label, containerId: plan.containerId, network, err: describeCause(cause) },
+    'ADD failed',
+  );
+  if (plan.pod && deps.cluster && deps.config.events !== 'none') {
+    await deps.cluster
+      .recordEvent(plan.pod, 'Warning', 'AddNetworkFailed', describeCause(cause).slice(0, 1024))
+      .catch(() => undefined);
+  }
+}
+
+async function recordAdded(deps: EngineDeps, plan: AttachmentPlan, statuses: NetworkStatus[]): Promise<void> {
+  if (!plan.pod || !deps.cluster || deps.config.events !== 'all') return;
+  const cluster = deps.cluster;
+  const pod = plan.pod;
+  await Promise.allSettled(
+    plan.attachments.map((att) => {
+      const ips = statuses.find((s) => s.interface === att.ifName)?.ips ?? [];
+      return cluster.recordEvent(
+        pod,
+        'Normal',
+        'AddedInterface',
+        `Add ${att.ifName} [${ips.join(',')}] from ${att.network}`,
+      );
+    }),
+  );
+}

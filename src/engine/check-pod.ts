@@ -1,0 +1,39 @@
+import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
+import { parseAttachmentConfig, runtimeConfFor } from './run-attachments.ts';
+
+/** CHECK every attachment from the cached plan (CNI §2.3: the runtime only CHECKs what it ADDed). */
+export async function checkPod(
+  deps: EngineDeps,
+  req: PodNetworkRequest,
+  signal?: AbortSignal,
+): Promise<void> {
+  const label = podLabel(podIdentityFromArgs(req.cniArgs), req.containerId);
+  const plan = await deps.plans.get(req.containerId).catch(() => undefined);
+  if (!plan)
+    throw new EngineError({
+      code: EngineErrorCode.CheckFailed,
+      pod: label,
+      reason: 'no record of an ADD for this container (plan cache missing or unreadable)',
+    });
+  for (const att of plan.attachments) {
+    try {
+      await deps.lists.check(
+        parseAttachmentConfig(plan, att),
+        runtimeConfFor(deps, plan, att, req.netns, req.cniPath),
+        signal,
+      );
+    } catch (err) {
+      throw new EngineError(
+        {
+          code: EngineErrorCode.CheckFailed,
+          pod: label,
+          network: att.network,
+          reason: `${att.ifName}: ${describeCause(err)}`,
+        },
+        { cause: err },
+      );
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
+import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { lookupPod } from './lookup-pod.ts';
+import { planAttachments } from './plan-attachments.ts';
+import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
+import { NetworkResolver } from './resolve-networks.ts';
+import { deleteAttachments } from './run-attachments.ts';
+
+/**
+ * DEL: from the cached plan, in reverse, continuing past failures. Without a usable plan the
+ * attachments are rebuilt as far as possible (API, then the default network alone), so DEL
+ * succeeds when the pod, the NAD or the API server is gone, and when CNI_NETNS is empty.
+ * When a delegate DEL fails the plan is kept and the error returned: the runtime retries DEL,
+ * and a silent success here would leak addresses.
+ */
+export async function delPod(deps: EngineDeps, req: PodNetworkRequest, signal?: AbortSignal): Promise<void> {
+  const identity = podIdentityFromArgs(req.cniArgs);
+  const label = podLabel(identity, req.containerId);
+  let plan: AttachmentPlan | undefined;
+  try {
+    plan = await deps.plans.get(req.containerId);
+  } catch (err) {
+    deps.log.error(
+      { containerId: req.containerId, err: describeCause(err) },
+      'plan cache unreadable; rebuilding',
+    );
+  }
+  if (!plan) plan = await rebuildPlan(deps, req, label, signal);
+  if (!plan) {
+    deps.log.warn({ containerId: req.containerId, pod: label }, 'DEL: nothing known about this container');
+    return;
+  }
+  const failures = await deleteAttachments(deps, plan, plan.attachments, req.netns, req.cniPath, signal);
+  if (failures.length > 0)
+    throw new EngineError({
+      code: EngineErrorCode.DeleteIncomplete,
+      pod: label,
+      network: failures[0]!.network,
+      reason: `DEL incomplete, will retry: ${failures.map((f) => `${f.network} (${f.ifName}): ${f.error}`).join('; ')}`,
+      retryable: true,
+    });
+  await deps.plans.delete(req.containerId);
+}
+
+/** Best effort: the default network always; the pod's other networks if the API still knows them. */
+async function rebuildPlan(
+  deps: EngineDeps,
+  req: PodNetworkRequest,
+  label: string,
+  signal?: AbortSignal,
+): Promise<AttachmentPlan | undefined> {
+  const identity = podIdentityFromArgs(req.cniArgs);
+  const resolver = new NetworkResolver(deps, label);
+  let defaultNetwork;
+  try {
+    defaultNetwork = await resolver.defaultNetwork(undefined);
+  } catch (err) {
+    deps.log.error(
+      { containerId: req.containerId, err: describeCause(err) },
+      'DEL: default network unresolvable',
+    );
+    return undefined;
+  }
+  const additional = [];
+  if (identity && deps.cluster) {
+    try {
+      const pod = await lookupPod(deps, identity, label, signal);
+      defaultNetwork = await resolver.defaultNetwork(pod);
+      additional.push(...(await resolver.configuredNetworks(pod.namespace)));
+      additional.push(...(await resolver.selectedNetworks(pod, req.ifName)));
+    } catch (err) {
+      deps.log.warn(
+        { containerId: req.containerId, err: describeCause(err) },
+        'DEL: rebuilding from the API failed',
+      );
+      additional.push(...(await resolver.configuredNetworks(identity.namespace).catch(() => [])));
+    }
+  }
+  try {
+    return planAttachments({
+      pod: identity,
+      containerId: req.containerId,
+      netns: req.netns,
+      runtimeIfName: req.ifName,
+      cniArgs: req.cniArgs,
+      runtimeCapabilityArgs: req.runtimeConfig,
+      defaultNetwork,
+      additional,
+    });
+  } catch {
+    return {
+      pod: identity,
+      containerId: req.containerId,
+      netns: req.netns,
+      cniArgs: req.cniArgs,
+      attachments: [defaultAttachment(defaultNetwork.network, defaultNetwork.configText, req)],
+    };
+  }
+}
+
+function defaultAttachment(network: string, configText: string, req: PodNetworkRequest): PlannedAttachment {
+  return { network, ifName: req.ifName, isDefault: true, configText, capabilityArgs: req.runtimeConfig };
+}

@@ -1,0 +1,56 @@
+import type { NetworkConfigList } from '../cni/network-config.ts';
+import type { RuntimeConf } from '../cni/network-list-runner.ts';
+import type { CniResult } from '../cni/result.ts';
+import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { ClusterView } from '../k8s/cluster-view.ts';
+import type { PlanStore } from './attachment-plan.ts';
+import type { ConfSource } from './conf-source.ts';
+import type { Logger } from './logger.ts';
+
+/** How delegate network lists are run (src/cni's NetworkListRunner; a fake only in unit tests). */
+export interface DelegateLists {
+  add(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult>;
+  del(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<void>;
+  check(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<void>;
+  gc(
+    list: NetworkConfigList,
+    valid: { containerId: string; ifName: string }[],
+    cniPath: string[],
+    signal?: AbortSignal,
+  ): Promise<void>;
+  status(list: NetworkConfigList, cniPath: string[], signal?: AbortSignal): Promise<void>;
+}
+
+/** Changes routes inside a pod's network namespace (iproute2 run in that namespace; we never enter it). */
+export interface RouteEditor {
+  /** Makes `ifName` carry the default route(s) via `gateways`, removing other default routes of that family. */
+  setDefaultRoute(netns: string, ifName: string, gateways: string[], signal?: AbortSignal): Promise<void>;
+}
+
+export interface EngineDeps {
+  config: MultinetConfig;
+  cluster: ClusterView | undefined;
+  confs: ConfSource;
+  lists: DelegateLists;
+  plans: PlanStore;
+  routes: RouteEditor;
+  log: Logger;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  now(): number;
+}
+
+/** One CNI call for a pod, as the engine sees it (decoded from env + stdin at the boundary). */
+export interface PodNetworkRequest {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
+  containerId: string;
+  netns: string;
+  ifName: string;
+  cniArgs: [string, string][];
+  cniPath: string[];
+  /** The version multinet was called with: its result is converted to it. */
+  cniVersion: string;
+  /** runtimeConfig the runtime sent multinet (capability args). */
+  runtimeConfig: Record<string, unknown>;
+  /** GC only: the attachments the runtime still considers valid. */
+  validAttachments?: { containerId: string; ifName: string }[];
+}

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NetworkConfigList } from '../cni/network-config.ts';
+import type { RuntimeConf } from '../cni/network-list-runner.ts';
+import type { CniResult } from '../cni/result.ts';
+import { parseMultinetConfig } from '../config/multinet-config.ts';
+import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
+import type { AttachmentPlan, PlanStore } from './attachment-plan.ts';
+import type { ConfSource } from './conf-source.ts';
+import type { DelegateLists, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import { EngineError } from './engine-error.ts';
+import { runPodNetworkRequest } from './engine.ts';
+import { silentLogger } from './logger.ts';
+
+/** FAKE delegate runner: the orchestration (order, undo, caching) is what these tests check; the
+ * real plugins are exercised by test/integration and test/e2e. */
+class FakeLists implements DelegateLists {
+  calls: string[] = [];
+  failAdd = new Set<string>();
+  failDel = new Set<string>();
+  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
+    this.calls.push(`ADD ${list.name} ${rt.ifName}`);
+    if (this.failAdd.has(list.name)) throw Object.assign(new Error(`${list.name} refused`), { code: 7 });
+    return {
+      cniVersion: '1.0.0',
+      interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
+      ips: [{ address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 0 }],
+    } as CniResult;
+  }
+  async del(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    this.calls.push(`DEL ${list.name} ${rt.ifName}`);
+    if (this.failDel.has(list.name)) throw new Error(`${list.name} DEL failed`);
+  }
+  async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    this.calls.push(`CHECK ${list.name} ${rt.ifName}`);
+  }
+  async gc(list: NetworkConfigList): Promise<void> {
+    this.calls.push(`GC ${list.name}`);
+  }
+  async status(list: NetworkConfigList): Promise<void> {
+    this.calls.push(`STATUS ${list.name}`);
+  }
+}
+
+class MemoryPlanStore implements PlanStore {
+  plans = new Map<string, AttachmentPlan>();
+  async get(id: string) {
+    const p = this.plans.get(id);
+    return p ? (JSON.parse(JSON.stringify(p)) as AttachmentPlan) : undefined;
+  }
+  async put(plan: AttachmentPlan) {
+    this.plans.set(plan.containerId, JSON.parse(JSON.stringify(plan)) as AttachmentPlan);
+  }
+  async delete(id: string) {
+    this.plans.delete(id);
+  }
+  async list() {
+    return [...this.plans.keys()];
+  }
+}
+
+const noFiles: ConfSource = {
+  listConfFiles: async () => [],
+  readConfFile: async () => undefined,
+  isDirectory: async () => false,
+};
+
+const conf = (name: string, caps: Record<string, boolean> = {}) => ({
+  cniVersion: '1.0.0',
+  name,
+  type: 'bridge',
+  capabilities: caps,
+});
+
+function setup(annotation?: string) {
+  const cluster = new FakeClusterView();
+  const annotations: Record<string, string> = annotation ? { 'k8s.v1.cni.cncf.io/networks': annotation } : {};
+  cluster.addPod({ namespace: 'ns1', name: 'pod-a', uid: 'uid-1', annotations });
+  cluster.addNad('kube-system', 'cluster-net', conf('cluster-net'));
+  for (const n of ['net-a', 'net-b', 'net-c']) cluster.addNad('ns1', n, conf(n, { ips: true }));
+  const lists = new FakeLists();
+  const plans = new MemoryPlanStore();
+  const routes: string[] = [];
+  const deps: EngineDeps = {
+    config: parseMultinetConfig({
+      clusterNetwork: 'cluster-net',
+      cacheDir: '/nonexistent',
+      podLookupTimeoutSeconds: 0.2,
+    }),
+    cluster,
+    confs: noFiles,
+    lists,
+    plans,
+    routes: {
+      setDefaultRoute: async (_ns, ifName, gws) => void routes.push(`${ifName} via ${gws.join(',')}`),
+    },
+    log: silentLogger,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => Date.now(),
+  };
+  return { cluster, lists, plans, deps, routes };
+}
+
+const request = (command: PodNetworkRequest['command']): PodNetworkRequest => ({
+  command,
+  containerId: 'c1',
+  netns: '/run/netns/p1',
+  ifName: 'eth0',
+  cniArgs: [
+    ['IgnoreUnknown', '1'],
+    ['K8S_POD_NAMESPACE', 'ns1'],
+    ['K8S_POD_NAME', 'pod-a'],
+    ['K8S_POD_UID', 'uid-1'],
+  ],
+  cniPath: ['/usr/lib/cni'],
+  cniVersion: '0.3.1',
+  runtimeConfig: {},
+});
+
+describe('engine ADD', () => {
+  it('attaches the default network first, then each selection as net1.., and writes status', async () => {
+    const { deps, lists, cluster, plans } = setup('net-a, net-b@data0');
+    const result = await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a net1', 'ADD net-b data0']);
+    assert.equal(result?.cniVersion, '0.3.1');
+    assert.equal(cluster.statusWrites.length, 1);
+    const status = JSON.parse(cluster.statusWrites[0]!.json) as {
+      name: string;
+      interface: string;
+      default: boolean;
+    }[];
+    assert.deepEqual(
+      status.map((s) => [s.name, s.interface, s.default]),
+      [
+        ['kube-system/cluster-net', 'eth0', true],
+        ['ns1/net-a', 'net1', false],
+        ['ns1/net-b', 'data0', false],
+      ],
+    );
+    assert.ok(plans.plans.has('c1'), 'plan cached for DEL');
+    assert.equal(cluster.events.filter((e) => e.reason === 'AddedInterface').length, 3);
+  });
+
+  it('undoes every earlier attachment in reverse (and the failed one) when the 3rd of 4 fails', async () => {
+    const { deps, lists, plans, cluster } = setup('net-a,net-b,net-c');
+    lists.failAdd.add('net-b');
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      assert.ok(err instanceof EngineError);
+      assert.equal(err.network, 'ns1/net-b');
+      assert.match(err.message, /pod ns1\/pod-a, network ns1\/net-b: attaching net2 failed: net-b refused/);
+      return true;
+    });
+    assert.deepEqual(lists.calls, [
+      'ADD cluster-net eth0',
+      'ADD net-a net1',
+      'ADD net-b net2',
+      'DEL net-b net2',
+      'DEL net-a net1',
+      'DEL cluster-net eth0',
+    ]);
+    assert.equal(plans.plans.size, 0, 'nothing cached after a clean undo');
+    assert.equal(cluster.statusWrites.length, 0);
+    assert.ok(cluster.events.some((e) => e.type === 'Warning' && /net-b/.test(e.message)));
+  });
+
+  it('undoes everything when the status write fails after the delegates', async () => {
+    const { deps, lists, cluster } = setup('net-a');
+    cluster.failStatusWrite = true;
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /network-status/);
+    assert.deepEqual(lists.calls.slice(2), ['DEL net-a net1', 'DEL cluster-net eth0']);
+  });
+
+  it('runs no delegate when a selection asks for a capability the network lacks', async () => {
+    const { deps, lists, cluster } = setup('[{"name":"net-a","mac":"02:11:22:33:44:55"}]');
+    await assert.rejects(
+      runPodNetworkRequest(deps, request('ADD')),
+      /no plugin of this network declares the capability "mac"/,
+    );
+    assert.deepEqual(lists.calls, []);
+    assert.equal(cluster.statusWrites.length, 0);
+  });
+
+  it('fails clearly on a NAD that does not exist, before running anything', async () => {
+    const { deps, lists } = setup('missing-net');
+    await assert.rejects(
+      runPodNetworkRequest(deps, request('ADD')),
+      /network ns1\/missing-net: NetworkAttachmentDefinition/,
+    );
+    assert.deepEqual(lists.calls, []);
+  });
+
+  it('moves the default route to the attachment that asked for it', async () => {
+    const { deps, routes } = setup('[{"name":"net-a","default-route":["10.1.0.1"]}]');
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(routes, ['net1 via 10.1.0.1']);
+  });
+});
+
+describe('engine DEL', () => {
+  it('deletes from the cached plan in reverse even when the API server is gone', async () => {
+    const { deps, lists, cluster, plans } = setup('net-a,net-b');
+    await runPodNetworkRequest(deps, request('ADD'));
+    lists.calls = [];
+    cluster.down = true;
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.deepEqual(lists.calls, ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.equal(plans.plans.size, 0);
+  });
+
+  it('continues past a failing delegate, keeps the plan and reports the failure', async () => {
+    const { deps, lists, plans } = setup('net-a,net-b');
+    await runPodNetworkRequest(deps, request('ADD'));
+    lists.calls = [];
+    lists.failDel.add('net-b');
+    await assert.rejects(runPodNetworkRequest(deps, request('DEL')), /DEL incomplete.*ns1\/net-b/);
+    assert.deepEqual(lists.calls, ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.ok(plans.plans.has('c1'));
+    lists.failDel.clear();
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.equal(plans.plans.size, 0);
+  });
+
+  it('without a plan, rebuilds from the API (pod still there)', async () => {
+    const { deps, lists } = setup('net-a');
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.deepEqual(lists.calls, ['DEL net-a net1', 'DEL cluster-net eth0']);
+  });
+
+  it('is idempotent: a second DEL succeeds', async () => {
+    const { deps } = setup('net-a');
+    await runPodNetworkRequest(deps, request('ADD'));
+    await runPodNetworkRequest(deps, request('DEL'));
+    await runPodNetworkRequest(deps, { ...request('DEL'), netns: '' });
+  });
+});
+
+describe('engine ADD after an unfinished ADD', () => {
+  it('undoes the stale attempt first so exactly one set of attachments remains', async () => {
+    const { deps, lists } = setup('net-a');
+    await runPodNetworkRequest(deps, request('ADD'));
+    lists.calls = [];
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, [
+      'DEL net-a net1',
+      'DEL cluster-net eth0',
+      'ADD cluster-net eth0',
+      'ADD net-a net1',
+    ]);
+  });
+});

@@ -1,0 +1,59 @@
+import type { PodInfo } from '../k8s/cluster-view.ts';
+import type { EngineDeps } from './engine-deps.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import type { PodIdentity } from './pod-identity.ts';
+
+/**
+ * Reads the pod, retrying until a deadline while it is not yet visible (the API or a watch cache
+ * can lag the kubelet) or while the API cannot be reached. A pod whose UID differs from the
+ * runtime's K8S_POD_UID is a newer pod of the same name: we must not configure or annotate it.
+ */
+export async function lookupPod(
+  deps: EngineDeps,
+  id: PodIdentity,
+  label: string,
+  signal?: AbortSignal,
+): Promise<PodInfo> {
+  const cluster = deps.cluster;
+  if (!cluster) throw new Error('lookupPod needs a cluster view');
+  const deadline = deps.now() + deps.config.podLookupTimeoutMs;
+  let delay = 50;
+  let lastError: unknown;
+  let wrongUid: string | undefined;
+  for (;;) {
+    try {
+      const pod = await cluster.getPod(id.namespace, id.name, signal);
+      lastError = undefined;
+      if (pod && (id.uid === '' || pod.uid === id.uid)) return pod;
+      wrongUid = pod?.uid;
+    } catch (err) {
+      lastError = err;
+    }
+    if (signal?.aborted || deps.now() + delay > deadline) break;
+    await deps.sleep(delay, signal);
+    delay = Math.min(delay * 2, 400);
+  }
+  const waited = `${(deps.config.podLookupTimeoutMs / 1000).toFixed(1)}s`;
+  if (lastError !== undefined)
+    throw new EngineError(
+      {
+        code: EngineErrorCode.ClusterUnavailable,
+        pod: label,
+        reason: `cannot read the pod from the API server for ${waited}: ${describeCause(lastError)}`,
+        retryable: true,
+      },
+      { cause: lastError },
+    );
+  if (wrongUid !== undefined)
+    throw new EngineError({
+      code: EngineErrorCode.PodUidMismatch,
+      pod: label,
+      reason: `the pod was deleted and re-created: the runtime asked for UID ${id.uid}, the API has UID ${wrongUid}`,
+    });
+  throw new EngineError({
+    code: EngineErrorCode.PodNotFound,
+    pod: label,
+    reason: `pod not found in the API server after ${waited}`,
+    retryable: true,
+  });
+}

@@ -1,0 +1,98 @@
+import type { NetworkSelectionElement } from '../spec/network-selection-element.ts';
+import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
+import { EngineError, EngineErrorCode } from './engine-error.ts';
+import { injectSelection } from './inject-selection.ts';
+import type { PodIdentity } from './pod-identity.ts';
+import { podLabel } from './pod-identity.ts';
+
+/** A network already resolved to its delegate configuration, in attachment order. */
+export interface ResolvedNetwork {
+  network: string;
+  configText: string;
+  /** Set for networks requested in the pod's annotation (not for the default network). */
+  selection?: NetworkSelectionElement;
+}
+
+export interface PlanInput {
+  pod: PodIdentity | undefined;
+  containerId: string;
+  netns: string;
+  /** CNI_IFNAME from the runtime: the default network's interface (normally eth0). */
+  runtimeIfName: string;
+  cniArgs: [string, string][];
+  /** The runtime's own capability args: they go to the default network only (NPWG v1.1 §7.5). */
+  runtimeCapabilityArgs: Record<string, unknown>;
+  defaultNetwork: ResolvedNetwork;
+  /** `defaultNetworks` from multinet's config, then the annotation's networks, in order. */
+  additional: ResolvedNetwork[];
+}
+
+/**
+ * Orders the attachments and names their interfaces: the default network first on the runtime's
+ * CNI_IFNAME (NPWG §6.2), then each additional network on its requested name or `net<index>`,
+ * where the index counts the default network as 0 (the de-facto Multus numbering users rely on).
+ */
+export function planAttachments(input: PlanInput): AttachmentPlan {
+  const pod = podLabel(input.pod, input.containerId);
+  const attachments: PlannedAttachment[] = [
+    {
+      network: input.defaultNetwork.network,
+      ifName: input.runtimeIfName,
+      isDefault: true,
+      configText: input.defaultNetwork.configText,
+      capabilityArgs: { ...input.runtimeCapabilityArgs },
+    },
+  ];
+  const owner = new Map<string, string>([
+    [input.runtimeIfName, `default network ${input.defaultNetwork.network}`],
+  ]);
+  input.additional.forEach((net, i) => {
+    const index = i + 1;
+    const sel = net.selection;
+    const ifName = sel?.interface ?? `net${index}`;
+    const taken = owner.get(ifName);
+    if (taken !== undefined) {
+      throw new EngineError({
+        code: EngineErrorCode.InvalidAnnotation,
+        pod,
+        network: net.network,
+        reason: `interface name "${ifName}" is already used by ${taken}; request a different "interface"`,
+        cniCode: 7,
+      });
+    }
+    owner.set(ifName, `network ${net.network}`);
+    let configText = net.configText;
+    let capabilityArgs: Record<string, unknown> = {};
+    if (sel) {
+      const injected = injectSelection(net.configText, sel);
+      if (injected.missingCapability) {
+        const { key, capability } = injected.missingCapability;
+        throw new EngineError({
+          code: EngineErrorCode.CapabilityMissing,
+          pod,
+          network: net.network,
+          reason: `the pod requests "${key}" but no plugin of this network declares the capability "${capability}" (add "capabilities": {"${capability}": true} to a plugin that supports it)`,
+          cniCode: 7,
+        });
+      }
+      configText = injected.configText;
+      capabilityArgs = injected.capabilityArgs;
+    }
+    const att: PlannedAttachment = {
+      network: net.network,
+      ifName,
+      isDefault: false,
+      configText,
+      capabilityArgs,
+    };
+    if (sel?.defaultRoute !== undefined) att.defaultRoute = [...sel.defaultRoute];
+    attachments.push(att);
+  });
+  return {
+    pod: input.pod,
+    containerId: input.containerId,
+    netns: input.netns,
+    cniArgs: input.cniArgs,
+    attachments,
+  };
+}

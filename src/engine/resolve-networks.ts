@@ -1,0 +1,233 @@
+import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
+import { parseNetworkDefinition } from '../spec/network-definition.ts';
+import type { NetworkSelectionElement } from '../spec/network-selection-element.ts';
+import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
+import { selectNetworksAnnotation } from '../spec/select-networks-annotation.ts';
+import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';
+import { validateNetworkSelections } from '../spec/validate-network-selection.ts';
+import { DEFAULT_NETWORK_ANNOTATION } from '../spec/well-known.ts';
+import type { ConfSource } from './conf-source.ts';
+import { configName, isForeignConfig } from './conf-source.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import type { ResolvedNetwork } from './plan-attachments.ts';
+
+export interface ResolveDeps {
+  config: MultinetConfig;
+  cluster: ClusterView | undefined;
+  confs: ConfSource;
+}
+
+/**
+ * Turns references (`name`, `namespace/name`, paths) into delegate configurations, reading NADs
+ * through the ClusterView and CNI files through the ConfSource. One lookup per NAD per call.
+ */
+export class NetworkResolver {
+  private readonly nads = new Map<string, Promise<ResolvedNetwork>>();
+
+  constructor(
+    private readonly deps: ResolveDeps,
+    private readonly podLabel: string,
+  ) {}
+
+  /** The default network: the pod's override annotation, else the configured clusterNetwork. */
+  async defaultNetwork(pod: PodInfo | undefined): Promise<ResolvedNetwork> {
+    const override = pod?.annotations[DEFAULT_NETWORK_ANNOTATION]?.trim();
+    if (override) {
+      const elements = this.parseAnnotation(
+        override,
+        this.deps.config.multinetNamespace,
+        DEFAULT_NETWORK_ANNOTATION,
+      );
+      const [only] = elements;
+      if (elements.length !== 1 || only === undefined)
+        throw this.invalid(`annotation ${DEFAULT_NETWORK_ANNOTATION} must name exactly one network`);
+      return this.nad(only.namespace, only.name);
+    }
+    const { clusterNetwork, clusterNetworkConfig } = this.deps.config;
+    if (clusterNetworkConfig) {
+      const text = JSON.stringify(clusterNetworkConfig);
+      return { network: configName(text) ?? 'default', configText: text };
+    }
+    return this.byReference(clusterNetwork, this.deps.config.multinetNamespace);
+  }
+
+  /** `defaultNetworks` from the config, except for pods in systemNamespaces (as the reference does). */
+  async configuredNetworks(podNamespace: string | undefined): Promise<ResolvedNetwork[]> {
+    const { defaultNetworks, systemNamespaces, multinetNamespace } = this.deps.config;
+    if (podNamespace !== undefined && systemNamespaces.includes(podNamespace)) return [];
+    const out: ResolvedNetwork[] = [];
+    for (const ref of defaultNetworks) out.push(await this.byReference(ref, multinetNamespace));
+    return out;
+  }
+
+  /** The networks the pod's annotation selects, validated and resolved, in annotation order. */
+  async selectedNetworks(pod: PodInfo, runtimeIfName: string): Promise<ResolvedNetwork[]> {
+    const found = selectNetworksAnnotation(pod.annotations);
+    if (!found) return [];
+    const elements = this.parseAnnotation(found.value, pod.namespace, found.key);
+    try {
+      validateNetworkSelections(elements, { defaultInterface: runtimeIfName });
+    } catch (err) {
+      throw this.invalid(`annotation ${found.key}: ${describeCause(err)}`, err);
+    }
+    const out: ResolvedNetwork[] = [];
+    for (const sel of elements) {
+      this.checkIsolation(pod.namespace, sel);
+      const resolved = await this.nad(sel.namespace, sel.name);
+      out.push({ ...resolved, selection: sel });
+    }
+    return out;
+  }
+
+  private parseAnnotation(value: string, namespace: string, key: string): NetworkSelectionElement[] {
+    try {
+      return parseNetworksAnnotation(value, namespace);
+    } catch (err) {
+      throw this.invalid(`annotation ${key}: ${describeCause(err)}`, err);
+    }
+  }
+
+  private invalid(reason: string, cause?: unknown): EngineError {
+    return new EngineError(
+      { code: EngineErrorCode.InvalidAnnotation, pod: this.podLabel, reason, cniCode: 7 },
+      { cause },
+    );
+  }
+
+  /** NPWG §7.4: a disallowed selection fails the pod. */
+  private checkIsolation(podNamespace: string, sel: NetworkSelectionElement): void {
+    const { namespaceIsolation, globalNamespaces } = this.deps.config;
+    if (!namespaceIsolation || sel.namespace === podNamespace || globalNamespaces.includes(sel.namespace))
+      return;
+    throw new EngineError({
+      code: EngineErrorCode.NetworkForbidden,
+      pod: this.podLabel,
+      network: `${sel.namespace}/${sel.name}`,
+      reason: `namespaceIsolation is on: pods in namespace "${podNamespace}" may only use networks from their own namespace or from ${globalNamespaces.join(', ') || '(no global namespaces)'}`,
+      cniCode: 7,
+    });
+  }
+
+  /** A clusterNetwork / defaultNetworks entry: absolute path (file or directory), NAD, or config name. */
+  private async byReference(ref: string, namespace: string): Promise<ResolvedNetwork> {
+    if (ref.startsWith('/')) return this.fromPath(ref);
+    const [ns, name] = ref.includes('/') ? (ref.split('/', 2) as [string, string]) : [namespace, ref];
+    if (this.deps.cluster) {
+      const obj = await this.fetch(ns, name).catch(() => undefined);
+      if (obj) return this.fromObject(ns, name, obj);
+    }
+    const files = await this.deps.confs.listConfFiles(this.deps.config.confDir);
+    const match =
+      files.find((f) => f.path.endsWith('.conflist') && configName(f.content) === name) ??
+      files.find((f) => !f.path.endsWith('.conflist') && configName(f.content) === name);
+    if (!match)
+      throw this.notFound(
+        `${ns}/${name}`,
+        `no NetworkAttachmentDefinition ${ns}/${name} and no CNI config named "${name}" in ${this.deps.config.confDir}`,
+      );
+    return { network: name, configText: match.content };
+  }
+
+  private async fromPath(path: string): Promise<ResolvedNetwork> {
+    const { confs } = this.deps;
+    if (await confs.isDirectory(path)) {
+      const first = (await confs.listConfFiles(path)).find((f) => isForeignConfig(f.content));
+      if (!first)
+        throw new EngineError({
+          code: EngineErrorCode.DefaultNetworkUnavailable,
+          pod: this.podLabel,
+          reason: `no usable CNI config in ${path} yet (is the cluster network ready?)`,
+          retryable: true,
+        });
+      return { network: configName(first.content) ?? first.path, configText: first.content };
+    }
+    const file = await confs.readConfFile(path);
+    if (!file || !isForeignConfig(file.content))
+      throw new EngineError({
+        code: EngineErrorCode.DefaultNetworkUnavailable,
+        pod: this.podLabel,
+        reason: `the default network's config ${path} is missing or not a usable CNI config`,
+        retryable: true,
+      });
+    return { network: configName(file.content) ?? path, configText: file.content };
+  }
+
+  private nad(namespace: string, name: string): Promise<ResolvedNetwork> {
+    const key = `${namespace}/${name}`;
+    let p = this.nads.get(key);
+    if (!p) {
+      p = (async () => {
+        const obj = await this.fetch(namespace, name);
+        if (!obj)
+          throw this.notFound(
+            key,
+            `NetworkAttachmentDefinition ${key} not found (nor a legacy Network of that name)`,
+          );
+        return this.fromObject(namespace, name, obj);
+      })();
+      this.nads.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetch(namespace: string, name: string): Promise<NetworkObject | undefined> {
+    const { cluster } = this.deps;
+    if (!cluster)
+      throw new EngineError({
+        code: EngineErrorCode.ClusterUnavailable,
+        pod: this.podLabel,
+        network: `${namespace}/${name}`,
+        reason:
+          'no cluster view is configured (no kubeconfig), so NetworkAttachmentDefinitions cannot be read',
+        cniCode: 7,
+      });
+    try {
+      return await cluster.getNetworkObject(namespace, name);
+    } catch (err) {
+      throw new EngineError(
+        {
+          code: EngineErrorCode.ClusterUnavailable,
+          pod: this.podLabel,
+          network: `${namespace}/${name}`,
+          reason: `cannot read the network definition: ${describeCause(err)}`,
+          retryable: true,
+        },
+        { cause: err },
+      );
+    }
+  }
+
+  private async fromObject(namespace: string, name: string, obj: NetworkObject): Promise<ResolvedNetwork> {
+    const network = `${namespace}/${name}`;
+    try {
+      const def = parseNetworkDefinition(obj);
+      const onDisk =
+        def.config === undefined ? await this.deps.confs.listConfFiles(this.deps.config.confDir) : [];
+      const resolved = resolveDelegateConfig(def, onDisk);
+      return { network, configText: resolved.configText };
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError(
+        {
+          code: EngineErrorCode.InvalidNetworkConfig,
+          pod: this.podLabel,
+          network,
+          reason: describeCause(err),
+          cniCode: 7,
+        },
+        { cause: err },
+      );
+    }
+  }
+
+  private notFound(network: string, reason: string): EngineError {
+    return new EngineError({
+      code: EngineErrorCode.NetworkNotFound,
+      pod: this.podLabel,
+      network,
+      reason,
+      cniCode: 7,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import type { NetworkConfigList } from '../cni/network-config.ts';
+import { parseNetworkConfig } from '../cni/network-config.ts';
+import type { RuntimeConf } from '../cni/network-list-runner.ts';
+import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
+import type { EngineDeps } from './engine-deps.ts';
+import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { podLabel } from './pod-identity.ts';
+
+/** The runtime parameters one attachment's delegates see. */
+export function runtimeConfFor(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  att: PlannedAttachment,
+  netns: string,
+  cniPath: string[],
+): RuntimeConf {
+  return {
+    containerId: plan.containerId,
+    netns,
+    ifName: att.ifName,
+    args: plan.cniArgs,
+    capabilityArgs: att.capabilityArgs,
+    cniPath: [...deps.config.binDirs, ...cniPath.filter((p) => !deps.config.binDirs.includes(p))],
+  };
+}
+
+export function parseAttachmentConfig(plan: AttachmentPlan, att: PlannedAttachment): NetworkConfigList {
+  try {
+    return parseNetworkConfig(att.configText);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.InvalidNetworkConfig,
+        pod: podLabel(plan.pod, plan.containerId),
+        network: att.network,
+        reason: `invalid delegate configuration: ${describeCause(err)}`,
+        cniCode: 7,
+      },
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * DELs attachments in reverse order, continuing past failures (NPWG §7.2: one failure must not
+ * stop the others). Returns the failures so the caller decides whether the plan may be forgotten.
+ */
+export async function deleteAttachments(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  attachments: PlannedAttachment[],
+  netns: string,
+  cniPath: string[],
+  signal?: AbortSignal,
+): Promise<{ network: string; ifName: string; error: string }[]> {
+  const failures: { network: string; ifName: string; error: string }[] = [];
+  for (const att of [...attachments].reverse()) {
+    try {
+      const list = parseAttachmentConfig(plan, att);
+      await deps.lists.del(list, runtimeConfFor(deps, plan, att, netns, cniPath), signal);
+    } catch (err) {
+      failures.push({ network: att.network, ifName: att.ifName, error: describeCause(err) });
+      deps.log.warn(
+        { containerId: plan.containerId, network: att.network, ifName: att.ifName, err: describeCause(err) },
+        'delegate DEL failed',
+      );
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,73 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+/** How to reach and authenticate to the API server, from a kubeconfig or the in-cluster files. */
+export interface KubeConnection {
+  server: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+  /** Re-read on change: bound ServiceAccount tokens rotate (a long-standing Multus outage cause). */
+  tokenFile?: string;
+  insecureSkipTlsVerify: boolean;
+}
+
+type Obj = Record<string, unknown>;
+
+function pick(list: unknown, name: string, what: string): Obj {
+  const found = Array.isArray(list) ? (list as Obj[]).find((e) => e?.['name'] === name) : undefined;
+  if (!found) throw new Error(`kubeconfig: ${what} "${name}" not found`);
+  return found;
+}
+
+/**
+ * Parses a kubeconfig (current context only). File references are resolved against the
+ * kubeconfig's directory and read through `readFile`, so this stays testable without a disk.
+ */
+export function parseKubeconfig(text: string, path: string, readFile: (p: string) => Buffer): KubeConnection {
+  const doc = parse(text, { maxAliasCount: 10 }) as Obj | null;
+  if (!doc || typeof doc !== 'object') throw new Error(`kubeconfig ${path}: not a YAML mapping`);
+  const contextName = doc['current-context'];
+  if (typeof contextName !== 'string' || contextName === '')
+    throw new Error(`kubeconfig ${path}: no current-context`);
+  const context = pick(doc['contexts'], contextName, 'context')['context'] as Obj;
+  const cluster = pick(doc['clusters'], String(context['cluster']), 'cluster')['cluster'] as Obj;
+  const user = (pick(doc['users'], String(context['user']), 'user')['user'] ?? {}) as Obj;
+  const base = dirname(path);
+  const file = (p: unknown) => readFile(isAbsolute(String(p)) ? String(p) : resolve(base, String(p)));
+  const data = (d: unknown) => Buffer.from(String(d), 'base64');
+  const server = cluster['server'];
+  if (typeof server !== 'string' || !server.startsWith('https://'))
+    throw new Error(`kubeconfig ${path}: cluster server must be an https:// URL`);
+  const conn: KubeConnection = {
+    server,
+    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
+  };
+  if (cluster['certificate-authority-data']) conn.ca = data(cluster['certificate-authority-data']);
+  else if (cluster['certificate-authority']) conn.ca = file(cluster['certificate-authority']);
+  if (user['client-certificate-data']) conn.cert = data(user['client-certificate-data']);
+  else if (user['client-certificate']) conn.cert = file(user['client-certificate']);
+  if (user['client-key-data']) conn.key = data(user['client-key-data']);
+  else if (user['client-key']) conn.key = file(user['client-key']);
+  if (typeof user['token'] === 'string') conn.token = user['token'];
+  if (typeof user['tokenFile'] === 'string')
+    conn.tokenFile = isAbsolute(user['tokenFile']) ? user['tokenFile'] : resolve(base, user['tokenFile']);
+  return conn;
+}
+
+/** In-cluster access (a pod with a ServiceAccount): env values are passed in by the caller. */
+export function inClusterConnection(
+  host: string,
+  port: string,
+  readFile: (p: string) => Buffer,
+  dir = '/var/run/secrets/kubernetes.io/serviceaccount',
+): KubeConnection {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return {
+    server: `https://${h}:${port}`,
+    ca: readFile(`${dir}/ca.crt`),
+    tokenFile: `${dir}/token`,
+    insecureSkipTlsVerify: false,
+  };
+}
