@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NetworkListRunner } from '../cni/network-list-runner.ts';
+import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineDeps } from '../engine/engine-deps.ts';
+import type { Logger } from '../engine/logger.ts';
+import { ChildProcessRunner } from '../host/child-process-runner.ts';
+import { FileConfSource } from '../host/file-conf-source.ts';
+import { FilePlanStore } from '../host/file-plan-store.ts';
+import { FileResultCache } from '../host/file-result-cache.ts';
+import { FsPluginLocator } from '../host/fs-plugin-locator.ts';
+import { IprouteRouteEditor } from '../host/iproute-route-editor.ts';
+import type { ClusterView } from '../k8s/cluster-view.ts';
+import type { KubeConnection } from '../k8s/kubeconfig.ts';
+import { inClusterConnection, parseKubeconfig } from '../k8s/kubeconfig.ts';
+import type { RequestObserver } from '../k8s/kube-rest-client.ts';
+import { KubeRestClient } from '../k8s/kube-rest-client.ts';
+import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The API connection: multinet's `kubeconfig` option, else the in-cluster ServiceAccount, else none. */
+export function kubeConnection(config: MultinetConfig, env: Env): KubeConnection | undefined {
+  const read = (p: string) => readFileSync(p);
+  if (config.kubeconfig)
+    return parseKubeconfig(readFileSync(config.kubeconfig, 'utf8'), config.kubeconfig, read);
+  if (env['KUBERNETES_SERVICE_HOST'] && env['KUBERNETES_SERVICE_PORT'])
+    return inClusterConnection(env['KUBERNETES_SERVICE_HOST'], env['KUBERNETES_SERVICE_PORT'], read);
+  return undefined;
+}
+
+function cleanEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('CNI_')) out[k] = v;
+  return out;
+}
+
+/** Real adapters for the engine. `cluster` may be given (daemon caches, local mode); else built from config. */
+export function buildEngineDeps(
+  config: MultinetConfig,
+  env: Env,
+  log: Logger,
+  opts: { cluster?: ClusterView | undefined; observe?: RequestObserver; wrapper?: string[] } = {},
+): EngineDeps & { close(): void } {
+  let client: KubeRestClient | undefined;
+  let cluster = opts.cluster;
+  if (!cluster) {
+    const conn = kubeConnection(config, env);
+    if (conn) {
+      client = new KubeRestClient(conn, { ...(opts.observe ? { observe: opts.observe } : {}) });
+      cluster = new KubernetesClusterView(client, {
+        ...(env['MULTINET_NODE_NAME'] ? { nodeName: env['MULTINET_NODE_NAME'] } : {}),
+      });
+    }
+  }
+  const lists = new NetworkListRunner({
+    runner: new ChildProcessRunner(opts.wrapper ? { wrapper: opts.wrapper } : {}),
+    locator: new FsPluginLocator(),
+    cache: new FileResultCache(config.cacheDir),
+    timeoutMs: config.delegateTimeoutMs,
+    baseEnv: cleanEnv(env),
+    onStderr: (type, text) => log.debug({ plugin: type, stderr: text.slice(0, 2000) }, 'delegate stderr'),
+  });
+  return {
+    config,
+    cluster,
+    confs: new FileConfSource(),
+    lists,
+    plans: new FilePlanStore(config.cacheDir),
+    routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
+    log,
+    sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
+    now: () => Date.now(),
+    close: () => client?.close(),
+  };
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * The multinet command. Called with CNI_COMMAND in the environment (as the runtime does) it is
+ * the thin CNI plugin; otherwise it dispatches subcommands. Subcommands are imported lazily so
+ * the plugin path loads only what it needs.
+ */
+import { readFileSync } from 'node:fs';
+
+const argv = process.argv.slice(2);
+const sub = argv[0];
+
+async function main(): Promise<number> {
+  if (process.env['CNI_COMMAND'] !== undefined || sub === 'cni') {
+    const [{ runThinPlugin }, { buildEngineDeps }, { stderrLogger }] = await Promise.all([
+      import('../cli/thin-plugin.ts'),
+      import('./engine-deps.ts'),
+      import('../host/stderr-logger.ts'),
+    ]);
+    const stdin = process.stdin.isTTY ? Buffer.alloc(0) : readFileSync(0);
+    const out = await runThinPlugin(process.env, stdin, async (config) =>
+      buildEngineDeps(config, process.env, stderrLogger(config.logLevel, { component: 'multinet' })),
+    );
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.exitCode;
+  }
+  const { runCli } = await import('../cli/run-cli.ts');
+  return runCli(argv, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    isTty: process.stdout.isTTY === true,
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`multinet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

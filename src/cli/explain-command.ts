@@ -1,0 +1,98 @@
+import { parseNetworkConfig } from '../cni/network-config.ts';
+import { buildPluginRequestConfig } from '../cni/plugin-config-request.ts';
+import { selectVersion } from '../cni/versions.ts';
+import { parseMultinetConfig } from '../config/multinet-config.ts';
+import type { ConfSource } from '../engine/conf-source.ts';
+import { planAttachments } from '../engine/plan-attachments.ts';
+import type { ResolvedNetwork } from '../engine/plan-attachments.ts';
+import { NetworkResolver } from '../engine/resolve-networks.ts';
+import { ManifestClusterView } from '../local/manifest-cluster-view.ts';
+import { objectRef } from '../local/manifest-documents.ts';
+
+export interface ExplainedAttachment {
+  network: string;
+  interface: string;
+  default: boolean;
+  /** What each plugin of the delegate's chain receives on stdin, in order (prevResult is added at run time). */
+  config: Record<string, unknown>[] | null;
+}
+
+export interface ExplainInput {
+  pod: Record<string, unknown>;
+  objects: Record<string, unknown>[];
+  /** A CNI config file path, a NAD reference, or undefined (the default network is then only named). */
+  defaultNetwork?: string;
+  runtimeIfName?: string;
+  confs: ConfSource;
+  options?: Record<string, unknown>;
+}
+
+const PLACEHOLDER: ResolvedNetwork = { network: '(cluster default network)', configText: '' };
+
+/**
+ * The ordered plan for one pod, computed exactly as ADD would (same resolver, same planner, same
+ * injection) but without running anything. Throws the engine's errors for invalid input.
+ */
+export async function explainPod(input: ExplainInput): Promise<ExplainedAttachment[]> {
+  const cluster = new ManifestClusterView([...input.objects, input.pod]);
+  const ref = objectRef(input.pod);
+  const pod = await cluster.getPod(ref.namespace, ref.name);
+  if (!pod || ref.kind !== 'Pod') throw new Error('--pod must be a Pod manifest');
+  const config = parseMultinetConfig({
+    ...input.options,
+    clusterNetwork: input.defaultNetwork ?? 'unused',
+    cacheDir: '/nonexistent',
+  });
+  const label = `${pod.namespace}/${pod.name}`;
+  const resolver = new NetworkResolver({ config, cluster, confs: input.confs }, label);
+  const ifName = input.runtimeIfName ?? 'eth0';
+  const defaultNetwork = input.defaultNetwork ? await resolver.defaultNetwork(pod) : PLACEHOLDER;
+  const additional = [
+    ...(await resolver.configuredNetworks(pod.namespace)),
+    ...(await resolver.selectedNetworks(pod, ifName)),
+  ];
+  const plan = planAttachments({
+    pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+    containerId: 'explain',
+    netns: '',
+    runtimeIfName: ifName,
+    cniArgs: [],
+    runtimeCapabilityArgs: {},
+    defaultNetwork,
+    additional,
+  });
+  return plan.attachments.map((att) => {
+    if (att.configText === '')
+      return { network: att.network, interface: att.ifName, default: att.isDefault, config: null };
+    const list = parseNetworkConfig(att.configText);
+    const cniVersion = selectVersion(list.cniVersion, list.cniVersions);
+    return {
+      network: att.network,
+      interface: att.ifName,
+      default: att.isDefault,
+      config: list.plugins.map((p) =>
+        buildPluginRequestConfig(p, { name: list.name, cniVersion, capabilityArgs: att.capabilityArgs }),
+      ),
+    };
+  });
+}
+
+export function formatExplanation(attachments: ExplainedAttachment[]): string {
+  const rows = attachments.map((a) => [
+    a.interface,
+    a.network,
+    a.default ? 'yes' : 'no',
+    a.config ? a.config.map((c) => String(c['type'])).join(' → ') : '(not given: pass --default-network)',
+  ]);
+  const head = ['INTERFACE', 'NETWORK', 'DEFAULT', 'PLUGINS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const parts = [line(head), ...rows.map(line), ''];
+  for (const a of attachments) {
+    if (!a.config) continue;
+    parts.push(`# ${a.interface} (${a.network})`);
+    for (const c of a.config) parts.push(JSON.stringify(c, null, 2));
+    parts.push('');
+  }
+  return parts.join('\n');
+}

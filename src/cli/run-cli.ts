@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { describeCause } from '../engine/engine-error.ts';
+import { FileConfSource } from '../host/file-conf-source.ts';
+import { parseManifestDocuments } from '../local/manifest-documents.ts';
+
+export interface CliIo {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  env: Record<string, string | undefined>;
+  isTty: boolean;
+}
+
+const USAGE = `usage: multinet <command> [options]
+
+commands:
+  cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
+  validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
+  explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
+                             print the attachment plan for a pod without running anything
+`;
+
+async function readFiles(paths: string[]): Promise<{ path: string; content: string }[]> {
+  return Promise.all(paths.map(async (path) => ({ path, content: await readFile(path, 'utf8') })));
+}
+
+async function validate(args: string[], io: CliIo): Promise<number> {
+  if (args.length === 0) {
+    io.stderr('usage: multinet validate FILE...\n');
+    return 2;
+  }
+  const { runValidate } = await import('./validate-command.ts');
+  const files = [];
+  for (const path of args) {
+    try {
+      files.push(...(await readFiles([path])));
+    } catch (err) {
+      io.stdout(`${path}: cannot read: ${describeCause(err)}\n`);
+      return 1;
+    }
+  }
+  const { lines, exitCode } = runValidate(files);
+  for (const l of lines) io.stdout(`${l}\n`);
+  return exitCode;
+}
+
+async function explain(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      pod: { type: 'string' },
+      nads: { type: 'string', multiple: true },
+      'default-network': { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      ifname: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  if (!values.pod) {
+    io.stderr(
+      'usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]\n',
+    );
+    return 2;
+  }
+  const { explainPod, formatExplanation } = await import('./explain-command.ts');
+  try {
+    const [podFile] = await readFiles([values.pod]);
+    const pods = parseManifestDocuments(podFile!.content, podFile!.path).filter((o) => o['kind'] === 'Pod');
+    if (pods.length !== 1) throw new Error(`${values.pod}: expected exactly one Pod, found ${pods.length}`);
+    const objects = [];
+    for (const f of await readFiles(values.nads ?? []))
+      objects.push(...parseManifestDocuments(f.content, f.path));
+    const def = values['default-network'];
+    const attachments = await explainPod({
+      pod: pods[0]!,
+      objects,
+      ...(def
+        ? {
+            defaultNetwork:
+              def.includes('/') && !def.startsWith('/') && !def.startsWith('.') ? def : absolute(def),
+          }
+        : {}),
+      ...(values.ifname ? { runtimeIfName: values.ifname } : {}),
+      confs: new FileConfSource(),
+    });
+    if (values.output === 'json') io.stdout(`${JSON.stringify({ attachments }, null, 2)}\n`);
+    else io.stdout(formatExplanation(attachments));
+    return 0;
+  } catch (err) {
+    io.stderr(`multinet explain: ${describeCause(err)}\n`);
+    return 1;
+  }
+}
+
+function absolute(p: string): string {
+  // A plain word is a NAD name; anything path-like is a file.
+  if (!p.includes('/') && !p.includes('.')) return p;
+  return p.startsWith('/') ? p : `${process.cwd()}/${p}`;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'validate':
+      return validate(rest, io);
+    case 'explain':
+      return explain(rest, io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(USAGE);
+      return sub === undefined ? 2 : 0;
+    default:
+      io.stderr(`multinet: unknown command "${sub}"\n${USAGE}`);
+      return 2;
+  }
+}
