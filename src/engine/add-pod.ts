@@ -25,6 +25,15 @@ export async function addPod(
 ): Promise<CniResult> {
   const identity = podIdentityFromArgs(req.cniArgs);
   const label = podLabel(identity, req.containerId);
+  const indicator = deps.config.readinessIndicatorFile;
+  if (indicator && !(await deps.confs.exists(indicator)))
+    // Fail fast with "try again later" rather than hold the runtime's call open (Multus polls 45 s).
+    throw new EngineError({
+      code: EngineErrorCode.DefaultNetworkUnavailable,
+      pod: label,
+      reason: `the default network is not ready: readiness indicator file ${indicator} does not exist`,
+      retryable: true,
+    });
   await removeStalePlan(deps, req, label, signal);
 
   const pod: PodInfo | undefined =

@@ -7,6 +7,7 @@ export interface ConfSource {
   /** The file, or undefined when it does not exist. */
   readConfFile(path: string): Promise<ConfFile | undefined>;
   isDirectory(path: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
 }
 
 /** Plugin types that are multinet itself: never delegate to them (that would recurse). */

@@ -63,6 +63,7 @@ const noFiles: ConfSource = {
   listConfFiles: async () => [],
   readConfFile: async () => undefined,
   isDirectory: async () => false,
+  exists: async () => false,
 };
 
 const conf = (name: string, caps: Record<string, boolean> = {}) => ({
@@ -246,5 +247,81 @@ describe('engine ADD after an unfinished ADD', () => {
       'ADD cluster-net eth0',
       'ADD net-a net1',
     ]);
+  });
+});
+
+describe('engine network selection rules', () => {
+  it('explicit interface names still consume an index (net<i> numbering as users expect)', async () => {
+    const { deps, lists } = setup('[{"name":"net-a","interface":"macvlan1"},{"name":"net-b"}]');
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a macvlan1', 'ADD net-b net2']);
+  });
+
+  it('a requested name colliding with a generated one fails before anything runs', async () => {
+    const { deps, lists } = setup('[{"name":"net-a","interface":"net2"},{"name":"net-b"}]');
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /interface name "net2" is already used/);
+    assert.deepEqual(lists.calls, []);
+  });
+
+  it('namespaceIsolation refuses a NAD of another namespace, naming both', async () => {
+    const { deps, lists, cluster } = setup('other/net-x');
+    cluster.addNad('other', 'net-x', conf('net-x'));
+    deps.config.namespaceIsolation = true;
+    await assert.rejects(
+      runPodNetworkRequest(deps, request('ADD')),
+      /network other\/net-x: namespaceIsolation is on: pods in namespace "ns1"/,
+    );
+    assert.deepEqual(lists.calls, []);
+    deps.config.globalNamespaces = ['other'];
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-x net1']);
+  });
+
+  it('the per-pod default-network annotation replaces the cluster network', async () => {
+    const { deps, lists, cluster } = setup();
+    cluster.addNad('kube-system', 'alt-net', conf('alt-net'));
+    cluster.addPod({
+      namespace: 'ns1',
+      name: 'pod-a',
+      uid: 'uid-1',
+      annotations: { 'v1.multus-cni.io/default-network': 'alt-net' },
+    });
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, ['ADD alt-net eth0']);
+    const status = JSON.parse(cluster.statusWrites[0]!.json) as { name: string; default: boolean }[];
+    assert.deepEqual(
+      status.map((s) => [s.name, s.default]),
+      [['kube-system/alt-net', true]],
+    );
+  });
+
+  it('defaultNetworks go to every pod except those in systemNamespaces', async () => {
+    const { deps, lists, cluster } = setup('net-a');
+    cluster.addNad('kube-system', 'always', conf('always'));
+    deps.config.defaultNetworks = ['always'];
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD always net1', 'ADD net-a net2']);
+    deps.config.systemNamespaces = ['ns1'];
+    lists.calls = [];
+    await runPodNetworkRequest(deps, { ...request('ADD'), containerId: 'c2' });
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a net1']);
+  });
+
+  it('a missing readiness indicator answers "try again later" without running anything', async () => {
+    const { deps, lists } = setup('net-a');
+    deps.config.readinessIndicatorFile = '/nonexistent/ready';
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      assert.ok(err instanceof EngineError);
+      assert.equal(err.cniCode, 11);
+      return true;
+    });
+    assert.deepEqual(lists.calls, []);
+  });
+
+  it('a pod re-created under the same name (UID differs) is refused', async () => {
+    const { deps, lists, cluster } = setup('net-a');
+    cluster.addPod({ namespace: 'ns1', name: 'pod-a', uid: 'uid-2', annotations: {} });
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /re-created/);
+    assert.deepEqual(lists.calls, []);
   });
 });

@@ -39,6 +39,15 @@ export class FileConfSource implements ConfSource {
     return content === undefined ? undefined : { path, content };
   }
 
+  async exists(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async isDirectory(path: string): Promise<boolean> {
     try {
       return (await stat(path)).isDirectory();
