@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CniError } from './cni-error.ts';
+import { MemoryResultCache } from './memory-result-cache.ts';
+import {
+  cacheFileName,
+  decodeCacheRecord,
+  encodeCacheRecord,
+  type ResultCacheRecord,
+} from './result-cache.ts';
+
+const record: ResultCacheRecord = {
+  kind: 'cniCacheV1',
+  containerId: 'c1',
+  config: Buffer.from('{"name":"net"}').toString('base64'),
+  ifName: 'eth0',
+  networkName: 'net',
+  netns: '/run/netns/p',
+  cniArgs: [['K8S_POD_NAME', 'web']],
+  capabilityArgs: { portMappings: [] },
+  result: { cniVersion: '1.0.0' },
+};
+const key = { networkName: 'net', containerId: 'c1', ifName: 'eth0' };
+
+test('file name and body follow libcni', () => {
+  assert.equal(cacheFileName(key), 'net-c1-eth0');
+  assert.deepEqual(Object.keys(JSON.parse(encodeCacheRecord(record))), [
+    'kind',
+    'containerId',
+    'config',
+    'ifName',
+    'networkName',
+    'netns',
+    'cniArgs',
+    'capabilityArgs',
+    'result',
+  ]);
+  assert.deepEqual(decodeCacheRecord(encodeCacheRecord(record), key), record);
+  assert.throws(() => cacheFileName({ ...key, containerId: '../x' }), CniError);
+});
+
+test('a libcni-written record (null args) and a pre-2019 bare result decode', () => {
+  const goWritten = JSON.stringify({ ...record, cniArgs: null, capabilityArgs: null });
+  assert.deepEqual(decodeCacheRecord(goWritten, key).cniArgs, []);
+  const bare = decodeCacheRecord('{"cniVersion":"0.3.1","ips":[]}', key);
+  assert.deepEqual(bare.result, { cniVersion: '0.3.1', ips: [] });
+  assert.equal(bare.containerId, 'c1');
+  assert.equal(decodeCacheRecord('{"cniVersion":"0.3.1"}'), undefined, 'bare results cannot be listed');
+  assert.throws(
+    () => decodeCacheRecord('garbage', key),
+    (e: unknown) => e instanceof CniError && e.code === 6,
+  );
+  assert.throws(() => decodeCacheRecord(JSON.stringify({ ...record, ifName: 3 }), key), /ifName/);
+});
+
+test('MemoryResultCache: get/put/delete/list(containerId)', async () => {
+  const cache = new MemoryResultCache();
+  assert.equal(await cache.get(key), undefined);
+  await cache.put(record);
+  await cache.put({ ...record, containerId: 'c2' });
+  await cache.put({ ...record, networkName: 'other' });
+  cache.files.set('net-c3-eth0', 'garbage');
+  assert.deepEqual(await cache.get(key), record);
+  assert.equal((await cache.list()).length, 3);
+  assert.deepEqual(
+    (await cache.list('c1')).map((r) => r.networkName),
+    ['net', 'other'],
+  );
+  await cache.delete(key);
+  await cache.delete(key);
+  assert.equal(await cache.get(key), undefined);
+  await assert.rejects(cache.get({ ...key, containerId: 'c3' }), CniError);
+});
