@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ChildProcessRunner } from './child-process-runner.ts';
+
+async function withScripts(t: { after: (fn: () => Promise<void>) => void }, scripts: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'mn-runner-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const [name, body] of Object.entries(scripts)) {
+    await writeFile(join(dir, name), `#!/bin/sh\n${body}\n`);
+    await chmod(join(dir, name), 0o755);
+  }
+  return (name: string) => join(dir, name);
+}
+
+const base = { env: { PATH: '/usr/bin:/bin' }, stdin: '', timeoutMs: 5000 };
+
+test('passes env and stdin, captures stdout and stderr separately, reports the exit code', async (t) => {
+  const path = await withScripts(t, { echo: 'echo "cmd=$CNI_COMMAND"; cat; echo err >&2; exit 3' });
+  const out = await new ChildProcessRunner().exec({
+    ...base,
+    path: path('echo'),
+    env: { ...base.env, CNI_COMMAND: 'ADD' },
+    stdin: '{"a":1}',
+  });
+  assert.deepEqual(out, {
+    exitCode: 3,
+    signal: null,
+    stdout: 'cmd=ADD\n{"a":1}',
+    stderr: 'err\n',
+    timedOut: false,
+  });
+});
+
+test('a plugin that does not read stdin is fine', async (t) => {
+  const path = await withScripts(t, { quick: 'exit 0' });
+  const out = await new ChildProcessRunner().exec({
+    ...base,
+    path: path('quick'),
+    stdin: 'x'.repeat(1 << 20),
+  });
+  assert.equal(out.exitCode, 0);
+});
+
+test('timeout kills the plugin and the processes it started', async (t) => {
+  const path = await withScripts(t, { hang: 'sleep 30 & echo $! ; wait' });
+  const started = Date.now();
+  const out = await new ChildProcessRunner().exec({ ...base, path: path('hang'), timeoutMs: 200 });
+  assert.equal(out.timedOut, true);
+  assert.equal(out.signal, 'SIGKILL');
+  assert.ok(Date.now() - started < 3000);
+  const child = Number(out.stdout.trim());
+  await new Promise((r) => setTimeout(r, 50));
+  // Gone, or a zombie waiting for an init that may not reap: either way it no longer runs.
+  const state = await readFile(`/proc/${child}/stat`, 'utf8').then(
+    (s) => s.split(') ')[1]?.[0],
+    () => 'gone',
+  );
+  assert.ok(state === 'gone' || state === 'Z', `grandchild state ${state}`);
+});
+
+test('death by signal is reported', async (t) => {
+  const path = await withScripts(t, { crash: 'kill -SEGV $$' });
+  const out = await new ChildProcessRunner().exec({ ...base, path: path('crash') });
+  assert.equal(out.exitCode, null);
+  assert.equal(out.signal, 'SIGSEGV');
+});
+
+test('output beyond the cap is dropped with a marker', async (t) => {
+  const path = await withScripts(t, { loud: 'head -c 100000 /dev/zero | tr "\\0" a' });
+  const out = await new ChildProcessRunner({ maxOutputBytes: 1000 }).exec({ ...base, path: path('loud') });
+  assert.equal(out.stdout.startsWith('a'.repeat(1000)), true);
+  assert.match(out.stdout, /\[output truncated: 99000 more bytes\]$/);
+});
+
+test('abort kills the plugin and rejects', async (t) => {
+  const path = await withScripts(t, { hang: 'sleep 30' });
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('shutting down')), 100);
+  await assert.rejects(
+    new ChildProcessRunner().exec({ ...base, path: path('hang'), signal: ac.signal }),
+    /shutting down/,
+  );
+  await assert.rejects(
+    new ChildProcessRunner().exec({ ...base, path: path('hang'), signal: ac.signal }),
+    /shutting down/,
+  );
+});
+
+test('a binary that cannot start rejects with the Node error code', async () => {
+  await assert.rejects(
+    new ChildProcessRunner().exec({ ...base, path: '/nonexistent/plugin' }),
+    (e: unknown) => (e as { code?: string }).code === 'ENOENT',
+  );
+});
+
+test('wrapper prefixes the command', async (t) => {
+  const path = await withScripts(t, { wrap: 'echo "wrapped:$*"', target: 'exit 0' });
+  const out = await new ChildProcessRunner({ wrapper: [path('wrap'), '--flag', '--'] }).exec({
+    ...base,
+    path: path('target'),
+  });
+  assert.equal(out.stdout, `wrapped:--flag -- ${path('target')}\n`);
+});
