@@ -94,8 +94,17 @@ describe('parseNetworkDefinition', () => {
       'metadata.annotations.k8s.v1.cni.cncf.io/resourceName',
       /string/,
     );
-    fails({ ...nad({}), apiVersion: 'k8s.cni.cncf.io/v1beta1' }, 'apiVersion', /expected/);
-    fails({ ...network({}), apiVersion: 'k8s.cni.cncf.io/v1' }, 'apiVersion', /expected/);
+    fails(
+      { ...nad({}), apiVersion: 'k8s.cni.cncf.io/v1beta1' },
+      'apiVersion',
+      /served as k8s.cni.cncf.io\/v1/,
+    );
+    fails(
+      { ...network({}), apiVersion: 'k8s.cni.cncf.io/v1' },
+      'apiVersion',
+      /served as kubernetes.cni.cncf.io\/v1/,
+    );
+    fails({ ...nad({}), kind: 'Pod' }, 'kind', /expected/);
     fails('x', undefined, /object/);
     fails({ ...nad({}), metadata: undefined }, 'metadata', /missing/);
   });

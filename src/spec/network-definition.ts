@@ -47,11 +47,19 @@ export function parseNetworkDefinition(object: unknown, defaultNamespace = 'defa
   if (kind === NAD_KIND && apiVersion === NAD_API_VERSION) defKind = NAD_KIND;
   else if (kind === LEGACY_NETWORK_KIND && apiVersion === LEGACY_NETWORK_API_VERSION)
     defKind = LEGACY_NETWORK_KIND;
-  else {
+  else if (kind === NAD_KIND)
+    return fail('apiVersion', apiVersion, `${NAD_KIND} is served as ${NAD_API_VERSION}`);
+  else if (kind === LEGACY_NETWORK_KIND) {
     return fail(
       'apiVersion',
-      `${String(apiVersion)} ${String(kind)}`,
-      `expected ${NAD_API_VERSION} ${NAD_KIND} or ${LEGACY_NETWORK_API_VERSION} ${LEGACY_NETWORK_KIND}`,
+      apiVersion,
+      `the 2018 ${LEGACY_NETWORK_KIND} is served as ${LEGACY_NETWORK_API_VERSION}`,
+    );
+  } else {
+    return fail(
+      'kind',
+      kind,
+      `expected ${NAD_KIND} (${NAD_API_VERSION}) or ${LEGACY_NETWORK_KIND} (${LEGACY_NETWORK_API_VERSION})`,
     );
   }
   subject = defKind;
