@@ -1,0 +1,214 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { deepStrictEqual, ok } from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { VALIDATE_MAX_BYTES, runValidate } from './validate-command.ts';
+
+const FIXTURES = new URL('../../test/fixtures/manifests/', import.meta.url);
+
+function fixture(name: string): { path: string; content: string } {
+  return { path: name, content: readFileSync(new URL(name, FIXTURES), 'utf8') };
+}
+const validate = (content: string, path = 'in.yaml') => runValidate([{ path, content }]);
+
+describe('runValidate on fixtures', () => {
+  it('accepts the 2018 proof-of-concept manifests and their v1 equivalents', () => {
+    for (const dir of ['poc-2018', 'v1']) {
+      const files = readdirSync(new URL(`${dir}/`, FIXTURES)).map((f) => fixture(`${dir}/${f}`));
+      ok(files.length >= 2);
+      deepStrictEqual(runValidate(files), { lines: [], exitCode: 0 });
+    }
+  });
+
+  it('reports each bad annotation with file, object, field and reason', () => {
+    const { lines, exitCode } = runValidate([fixture('invalid/bad-annotations.yaml')]);
+    const f = 'invalid/bad-annotations.yaml';
+    const key = 'annotations["k8s.v1.cni.cncf.io/networks"]';
+    deepStrictEqual(exitCode, 1);
+    deepStrictEqual(lines, [
+      `${f}: Pod team-a/bad-mac: metadata.${key}: element 0 ("macvlan-conf"): key "mac" value "zz:00:00:00:00:01": not a 6-byte Ethernet MAC address (six hex bytes separated by ":" or "-")`,
+      `${f}: Pod default/empty-item: metadata.${key}: element 1: empty item (a stray ','?)`,
+      `${f}: Deployment default/eth0-clash: spec.template.metadata.${key}: element 0 ("macvlan-conf"): key "interface" value "eth0": already used by the default network (spec §4.1.2.1.5)`,
+      `${f}: Pod default/list-not-string: metadata.${key}: must be a string (quote JSON values in YAML)`,
+      `${f}: Pod default/two-default-routes: metadata.${key}: element 1 ("b"): key "default-route": only one element may request the default route and element 0 already does (spec §4.1.2.1.9)`,
+    ]);
+  });
+
+  it('reports each bad definition', () => {
+    const { lines, exitCode } = runValidate([fixture('invalid/bad-definitions.yaml')]);
+    deepStrictEqual(exitCode, 1);
+    const expected: [string, string, RegExp][] = [
+      ['NetworkAttachmentDefinition default/config-as-mapping', 'spec.config', /must be a string/],
+      [
+        'NetworkAttachmentDefinition default/path-in-type',
+        'spec.config.plugins[1].type',
+        /"\.\.\/\.\.\/tmp\/evil": plugin type must be a plain file name/,
+      ],
+      ['Network default/both-config-and-plugin', 'spec', /not both/],
+      ['NetworkAttachmentDefinition default/broken-json', 'spec.config', /not valid JSON/],
+      ['NetworkAttachmentDefinition default/Upper_Case', 'metadata.name', /DNS-1123/],
+      ['NetworkAttachmentDefinition default/old-version', 'apiVersion', /served as k8s.cni.cncf.io\/v1/],
+    ];
+    deepStrictEqual(lines.length, expected.length, lines.join('\n'));
+    expected.forEach(([object, field, reason], i) => {
+      const prefix = `invalid/bad-definitions.yaml: ${object}: ${field}: `;
+      ok(lines[i]?.startsWith(prefix), `${lines[i]} should start with ${prefix}`);
+      ok(reason.test(lines[i] ?? ''), `${lines[i]} !~ ${String(reason)}`);
+    });
+  });
+
+  it('reports unreadable YAML per document and still checks the others', () => {
+    const { lines, exitCode } = runValidate([fixture('invalid/unreadable-yaml.txt')]);
+    deepStrictEqual(exitCode, 1);
+    deepStrictEqual(lines.length, 1);
+    ok(
+      /^invalid\/unreadable-yaml\.txt: document 2: unreadable YAML: .* \(line \d+, column \d+\)$/.test(
+        lines[0] ?? '',
+      ),
+      lines[0],
+    );
+  });
+
+  it('does not expand a billion-laughs document', () => {
+    const started = Date.now();
+    const { lines } = runValidate([fixture('invalid/alias-bomb.yaml')]);
+    ok(Date.now() - started < 2000);
+    deepStrictEqual(lines, [
+      'invalid/alias-bomb.yaml: unreadable YAML: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+});
+
+describe('runValidate on other input', () => {
+  it('refuses oversized files and survives absurd nesting', () => {
+    deepStrictEqual(validate(' '.repeat(VALIDATE_MAX_BYTES + 1)).lines, [
+      `in.yaml: too large to check (${VALIDATE_MAX_BYTES + 1} bytes; the limit is ${VALIDATE_MAX_BYTES})`,
+    ]);
+    const deep = validate(`a: ${'['.repeat(150000)}${']'.repeat(150000)}`);
+    deepStrictEqual(deep.exitCode, 1);
+    ok(deep.lines[0]?.startsWith('in.yaml: unreadable YAML:'), deep.lines[0]);
+  });
+
+  it('reads JSON and List kinds', () => {
+    deepStrictEqual(runValidate([fixture('v1/list.json')]), { lines: [], exitCode: 0 });
+    const list = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PodList',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'p', annotations: { 'k8s.v1.cni.cncf.io/networks': 'A' } },
+        },
+      ],
+    });
+    deepStrictEqual(validate(list, 'pods.json').lines, [
+      'pods.json: Pod default/p: metadata.annotations["k8s.v1.cni.cncf.io/networks"]: element 0 ("A"): key "name" value "A": not a DNS-1123 label: use lower-case letters, digits and \'-\', starting and ending with a letter or digit',
+    ]);
+  });
+
+  it('checks what the CNI layer would refuse at run time', () => {
+    const nad = `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: n}
+spec:
+  config: '{"cniVersion": "1.0.0", "name": "has space", "type": "bridge"}'
+`;
+    const { lines } = validate(nad);
+    deepStrictEqual(lines.length, 1);
+    ok(lines[0]?.startsWith('in.yaml: NetworkAttachmentDefinition default/n: spec.config: '), lines[0]);
+  });
+
+  it('accepts a definition without spec.config (the node directory supplies it)', () => {
+    deepStrictEqual(
+      validate('apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: n}\n')
+        .lines,
+      [],
+    );
+  });
+
+  it('flags a 2018 key that the v1 key hides, and a default-network override naming two networks', () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: ns
+  annotations:
+    k8s.v1.cni.cncf.io/networks: a
+    kubernetes.v1.cni.cncf.io/networks: b
+    v1.multus-cni.io/default-network: x,y
+`;
+    deepStrictEqual(validate(pod).lines, [
+      'in.yaml: Pod ns/p: metadata.annotations["kubernetes.v1.cni.cncf.io/networks"]: ignored because k8s.v1.cni.cncf.io/networks is set; keep one of them',
+      'in.yaml: Pod ns/p: metadata.annotations["v1.multus-cni.io/default-network"]: must name exactly one network',
+    ]);
+  });
+
+  it('ignores other kinds and empty documents, reports non-objects', () => {
+    deepStrictEqual(validate('---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n').lines, []);
+    deepStrictEqual(validate('just a string\n').lines, [
+      'in.yaml: not a Kubernetes object (expected a mapping with apiVersion and kind)',
+    ]);
+    deepStrictEqual(validate('a: 1\n---\n- x\n').lines, [
+      'in.yaml: document 1: not a Kubernetes object (expected a mapping with apiVersion and kind)',
+      'in.yaml: document 2: not a Kubernetes object (expected a mapping with apiVersion and kind)',
+    ]);
+  });
+
+  it('never throws and never reports an internal error, whatever the input', () => {
+    const anyJson = fc.json().map((t) => JSON.parse(t) as unknown);
+    const annotations = fc.dictionary(
+      fc.constantFrom(
+        'k8s.v1.cni.cncf.io/networks',
+        'kubernetes.v1.cni.cncf.io/networks',
+        'v1.multus-cni.io/default-network',
+        'k8s.v1.cni.cncf.io/resourceName',
+      ),
+      fc.oneof(fc.string(), anyJson, fc.constantFrom('a,b@net1', '[{"name":"a","mac":"x"}]')),
+    );
+    const object = fc.record(
+      {
+        apiVersion: fc.constantFrom('v1', 'apps/v1', 'k8s.cni.cncf.io/v1', 'kubernetes.cni.cncf.io/v1'),
+        kind: fc.constantFrom(
+          'Pod',
+          'Deployment',
+          'CronJob',
+          'NetworkAttachmentDefinition',
+          'Network',
+          'List',
+        ),
+        metadata: fc.oneof(
+          fc.record(
+            { name: fc.oneof(fc.string(), anyJson), namespace: fc.oneof(fc.string(), anyJson), annotations },
+            { requiredKeys: [] },
+          ),
+          anyJson,
+        ),
+        spec: fc.oneof(
+          fc.record(
+            { config: fc.oneof(fc.string(), anyJson), plugin: anyJson, template: anyJson },
+            { requiredKeys: [] },
+          ),
+          anyJson,
+        ),
+        items: fc.array(anyJson, { maxLength: 2 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          object.map((o) => JSON.stringify(o)),
+          fc.array(object).map((l) => l.map((o) => JSON.stringify(o)).join('\n---\n')),
+        ),
+        (text) => {
+          const { lines, exitCode } = validate(text);
+          deepStrictEqual(exitCode, lines.length > 0 ? 1 : 0);
+          for (const line of lines) ok(!line.includes('internal error'), line);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,229 @@
+import { parseAllDocuments } from 'yaml';
+import { CniError } from '../cni/cni-error.ts';
+import { parseNetworkConfig } from '../cni/network-config.ts';
+import { parseNetworkDefinition } from '../spec/network-definition.ts';
+import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
+import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';
+import { SpecError, escapeForMessage, quoteValue } from '../spec/spec-error.ts';
+import { validateNetworkSelections } from '../spec/validate-network-selection.ts';
+import {
+  DEFAULT_NETWORK_ANNOTATION,
+  LEGACY_NETWORK_GROUP,
+  LEGACY_NETWORKS_ANNOTATION,
+  NAD_KIND,
+  NETWORKS_ANNOTATION,
+} from '../spec/well-known.ts';
+
+/**
+ * `multinet validate FILE...`: an offline check of NetworkAttachmentDefinition / Network manifests
+ * and of the network annotations of pods and pod templates, with the same parsers the node uses.
+ * One line per problem, `file: Kind namespace/name: field: what is wrong`; exit code 1 if any.
+ *
+ * Input is untrusted: files over 4 MiB are refused, YAML aliases are capped (a "billion laughs"
+ * document is reported, not expanded) and YAML errors are reported per document.
+ */
+
+export interface ValidateFile {
+  path: string;
+  content: string;
+}
+
+export const VALIDATE_MAX_BYTES = 4 * 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+/** Pod interface the runtime normally uses for the default network (kubelet passes eth0). */
+const DEFAULT_INTERFACE = 'eth0';
+const WORKLOAD_TEMPLATE_PATHS: Record<string, string[]> = {
+  Deployment: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+  PodTemplate: ['template'],
+};
+
+type Obj = Record<string, unknown>;
+
+export function runValidate(files: readonly ValidateFile[]): { lines: string[]; exitCode: number } {
+  const lines: string[] = [];
+  for (const file of files) lines.push(...validateFile(file));
+  return { lines, exitCode: lines.length > 0 ? 1 : 0 };
+}
+
+function validateFile(file: ValidateFile): string[] {
+  const path = escapeForMessage(file.path, 300);
+  const bytes = Buffer.byteLength(file.content, 'utf8');
+  if (bytes > VALIDATE_MAX_BYTES)
+    return [`${path}: too large to check (${bytes} bytes; the limit is ${VALIDATE_MAX_BYTES})`];
+  const lines: string[] = [];
+  // prettyErrors off: building its code frame for a deeply nested document exhausts memory.
+  const docs = parseAllDocuments(file.content, { prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const where = list.length > 1 ? `${path}: document ${i + 1}` : path;
+    const [error] = doc.errors;
+    if (error) {
+      lines.push(
+        `${where}: unreadable YAML: ${firstLine(error.message)}${position(file.content, error.pos[0])}`,
+      );
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      lines.push(`${where}: unreadable YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`);
+      return;
+    }
+    if (value === null || value === undefined) return;
+    lines.push(...validateObject(value, path, where));
+  });
+  return lines;
+}
+
+function validateObject(value: unknown, path: string, where: string): string[] {
+  if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
+    return [`${where}: not a Kubernetes object (expected a mapping with apiVersion and kind)`];
+  }
+  const { kind, apiVersion } = value;
+  if (kind.endsWith('List') && Object.hasOwn(value, 'items')) {
+    if (!Array.isArray(value.items)) return [`${where}: ${kind}: items: must be a list`];
+    return value.items.flatMap((item, i) => validateObject(item, path, `${where}: items[${i}]`));
+  }
+  const label = `${path}: ${escapeForMessage(kind, 80)} ${objectName(value)}`;
+  const problem = (field: string, what: string): string => `${label}: ${field}: ${what}`;
+  try {
+    if (kind === NAD_KIND || (kind === 'Network' && apiVersion.startsWith(`${LEGACY_NETWORK_GROUP}/`))) {
+      return validateDefinition(value, problem);
+    }
+    if (kind === 'Pod' && apiVersion === 'v1')
+      return validatePodMetadata(value.metadata, 'metadata', value, problem);
+    const templatePath = WORKLOAD_TEMPLATE_PATHS[kind];
+    if (templatePath) {
+      const template = dig(value, templatePath);
+      const field = `${templatePath.join('.')}.metadata`;
+      return isObject(template) ? validatePodMetadata(template.metadata, field, value, problem) : [];
+    }
+    return [];
+  } catch (err) {
+    // The parsers promise SpecError only; anything else is a multinet bug, reported rather than crashing.
+    return [problem('-', `internal error while checking: ${escapeForMessage(String(err))}`)];
+  }
+}
+
+function validateDefinition(object: Obj, problem: (field: string, what: string) => string): string[] {
+  let def;
+  try {
+    def = parseNetworkDefinition(object);
+    if (def.config === undefined) return []; // the node's configuration directory supplies it (§3.4.1)
+    const resolved = resolveDelegateConfig(def, []);
+    parseNetworkConfig(resolved.configText);
+    return [];
+  } catch (err) {
+    if (err instanceof SpecError) return [problem(err.key ?? '-', valueAndReason(err))];
+    // What the CNI layer would refuse when the delegate runs (network name, cniVersion, capabilities...).
+    if (err instanceof CniError) return [problem('spec.config', escapeForMessage(err.message, 300))];
+    throw err;
+  }
+}
+
+function validatePodMetadata(
+  metadata: unknown,
+  field: string,
+  object: Obj,
+  problem: (field: string, what: string) => string,
+): string[] {
+  if (!isObject(metadata)) return [];
+  const annotations = metadata.annotations;
+  if (annotations === undefined || annotations === null) return [];
+  if (!isObject(annotations)) return [problem(`${field}.annotations`, 'must be a mapping of strings')];
+  const namespace = namespaceOf(object);
+  const lines: string[] = [];
+  const at = (key: string) => `${field}.annotations["${key}"]`;
+  const read = (key: string): string | undefined => {
+    if (!Object.hasOwn(annotations, key)) return undefined;
+    const value = annotations[key];
+    if (typeof value === 'string') return value;
+    lines.push(problem(at(key), 'must be a string (quote JSON values in YAML)'));
+    return undefined;
+  };
+  const v1 = read(NETWORKS_ANNOTATION);
+  const legacy = read(LEGACY_NETWORKS_ANNOTATION);
+  const selected =
+    v1 !== undefined
+      ? [NETWORKS_ANNOTATION, v1]
+      : legacy !== undefined
+        ? [LEGACY_NETWORKS_ANNOTATION, legacy]
+        : undefined;
+  if (v1 !== undefined && legacy !== undefined && legacy.trim() !== '' && legacy !== v1) {
+    lines.push(
+      problem(
+        at(LEGACY_NETWORKS_ANNOTATION),
+        `ignored because ${NETWORKS_ANNOTATION} is set; keep one of them`,
+      ),
+    );
+  }
+  if (selected) {
+    const [key, value] = selected as [string, string];
+    try {
+      validateNetworkSelections(parseNetworksAnnotation(value, namespace), {
+        defaultInterface: DEFAULT_INTERFACE,
+      });
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      lines.push(problem(at(key), err.detail));
+    }
+  }
+  const override = read(DEFAULT_NETWORK_ANNOTATION);
+  if (override !== undefined && override.trim() !== '') {
+    try {
+      const elements = parseNetworksAnnotation(override, namespace);
+      if (elements.length !== 1)
+        lines.push(problem(at(DEFAULT_NETWORK_ANNOTATION), 'must name exactly one network'));
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      lines.push(problem(at(DEFAULT_NETWORK_ANNOTATION), err.detail));
+    }
+  }
+  return lines;
+}
+
+function valueAndReason(err: SpecError): string {
+  return err.value === undefined ? err.reason : `value ${quoteValue(err.value)}: ${err.reason}`;
+}
+
+function objectName(object: Obj): string {
+  const meta = isObject(object.metadata) ? object.metadata : {};
+  const name = typeof meta.name === 'string' ? escapeForMessage(meta.name, 120) : '(no name)';
+  return `${escapeForMessage(namespaceOf(object), 80)}/${name}`;
+}
+
+/** kubectl's rule for manifests without a namespace. */
+function namespaceOf(object: Obj): string {
+  const meta = object.metadata;
+  return isObject(meta) && typeof meta.namespace === 'string' && meta.namespace !== ''
+    ? meta.namespace
+    : 'default';
+}
+
+function dig(object: Obj, path: readonly string[]): unknown {
+  let at: unknown = object;
+  for (const key of path) at = isObject(at) && Object.hasOwn(at, key) ? at[key] : undefined;
+  return at;
+}
+
+function firstLine(message: string): string {
+  return escapeForMessage(message.split('\n', 1)[0] ?? '', 200);
+}
+
+function position(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return ` (line ${line}, column ${column})`;
+}
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
