@@ -1,5 +1,5 @@
-import { parseAllDocuments } from 'yaml';
 import { CniError } from '../cni/cni-error.ts';
+import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
 import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
@@ -29,7 +29,6 @@ export interface ValidateFile {
 }
 
 export const VALIDATE_MAX_BYTES = 4 * 1024 * 1024;
-const MAX_ALIAS_COUNT = 100;
 /** Pod interface the runtime normally uses for the default network (kubelet passes eth0). */
 const DEFAULT_INTERFACE = 'eth0';
 const WORKLOAD_TEMPLATE_PATHS: Record<string, string[]> = {
@@ -57,25 +56,15 @@ function validateFile(file: ValidateFile): string[] {
   if (bytes > VALIDATE_MAX_BYTES)
     return [`${path}: too large to check (${bytes} bytes; the limit is ${VALIDATE_MAX_BYTES})`];
   const lines: string[] = [];
-  // prettyErrors off: building its code frame for a deeply nested document exhausts memory.
-  const docs = parseAllDocuments(file.content, { prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
-    const where = list.length > 1 ? `${path}: document ${i + 1}` : path;
-    const [error] = doc.errors;
-    if (error) {
-      lines.push(
-        `${where}: unreadable YAML: ${firstLine(error.message)}${position(file.content, error.pos[0])}`,
-      );
+  const docs = readManifestDocuments(file.content);
+  docs.forEach((doc) => {
+    const where = docs.length > 1 ? `${path}: document ${doc.index}` : path;
+    if (doc.error !== undefined) {
+      const at = doc.offset !== undefined ? position(file.content, doc.offset) : '';
+      lines.push(`${where}: unreadable YAML: ${firstLine(doc.error)}${at}`);
       return;
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (err) {
-      lines.push(`${where}: unreadable YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`);
-      return;
-    }
+    const value = doc.value;
     if (value === null || value === undefined) return;
     lines.push(...validateObject(value, path, where));
   });
