@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DelegateError } from './delegate-error.ts';
-import {
-  errorFromOutcome,
-  getVersionInfo,
-  parseVersionInfo,
-  runPlugin,
-  runPluginWithResult,
-} from './invoke.ts';
+import { errorFromOutcome, runPlugin, runPluginWithResult } from './invoke.ts';
+import { getVersionInfo, parseVersionInfo } from './plugin-version-info.ts';
 import type { PluginExecOutcome, PluginExecRequest, PluginRunner } from './plugin-runner.ts';
 
 /** Answers each exec with the next scripted outcome (or throws it when it is an Error). */

@@ -1,10 +1,9 @@
 import { isJsonObject, parseBoundedJson } from './bounded-json.ts';
-import { buildPluginEnv, type CniCommand } from './cni-env.ts';
-import { CniError, CniErrorCode } from './cni-error.ts';
+import type { CniCommand } from './cni-env.ts';
+import { CniErrorCode, type CniError } from './cni-error.ts';
 import { DelegateError, type DelegateFailure } from './delegate-error.ts';
 import type { PluginExecOutcome, PluginRunner } from './plugin-runner.ts';
 import { parseResult, type CniResult } from './result.ts';
-import { CURRENT_VERSION } from './versions.ts';
 
 export interface InvokeDeps {
   runner: PluginRunner;
@@ -47,6 +46,11 @@ export async function runPlugin(deps: InvokeDeps, req: InvokeRequest): Promise<s
         timeoutMs: deps.timeoutMs,
         ...(req.signal ? { signal: req.signal } : {}),
       });
+      // Behind a wrapper (nsenter) the failed exec shows up as the wrapper's stderr instead.
+      if (isTextFileBusyOutcome(outcome) && run < MAX_RUNS) {
+        outcome = undefined;
+        await sleep(deps.retryDelayMs ?? 1000, req.signal);
+      }
     } catch (err) {
       if (req.signal?.aborted) throw fail('aborted', CniErrorCode.TryAgainLater, 'cancelled', undefined, err);
       // A binary being replaced (upgrade in progress) cannot be executed for a moment.
@@ -166,63 +170,13 @@ function decodeErrorObject(text: string): { code: number; msg: string; details?:
   return { code, msg: clip(value.msg), ...(details ? { details: clip(details) } : {}) };
 }
 
-export interface PluginVersionInfo {
-  cniVersion: string;
-  supportedVersions: string[];
-}
-
-/** Asks a plugin which spec versions it supports (libcni GetVersionInfo). */
-export async function getVersionInfo(
-  deps: InvokeDeps,
-  plugin: { pluginType: string; pluginPath: string },
-  options: { baseEnv?: Record<string, string>; signal?: AbortSignal } = {},
-): Promise<PluginVersionInfo> {
-  const env = buildPluginEnv(
-    { command: 'VERSION', netns: 'dummy', ifName: 'dummy', path: ['dummy'] },
-    options.baseEnv,
-  );
-  const req = { ...plugin, command: 'VERSION' as const, env, signal: options.signal };
-  let stdout: string;
-  try {
-    stdout = await runPlugin(deps, { ...req, stdin: JSON.stringify({ cniVersion: CURRENT_VERSION }) });
-  } catch (err) {
-    // Plugins from spec 0.1.0 predate VERSION and reject it with exactly this message.
-    if (err instanceof DelegateError && err.msg === 'unknown CNI_COMMAND: VERSION') {
-      return { cniVersion: '0.1.0', supportedVersions: ['0.1.0'] };
-    }
-    throw err;
-  }
-  try {
-    return parseVersionInfo(stdout);
-  } catch (err) {
-    const e = err as CniError;
-    throw new DelegateError(
-      { ...req, reason: 'bad-output', code: e.code, msg: e.msg, details: e.details },
-      { cause: err },
-    );
-  }
-}
-
-/** Decodes a VERSION answer like pkg/version/plugin.go. Throws CniError code 6. */
-export function parseVersionInfo(text: string): PluginVersionInfo {
-  const value = parseBoundedJson(text, 'version info');
-  const bad = (why: string) => new CniError(CniErrorCode.DecodingFailure, `decoding version info: ${why}`);
-  if (!isJsonObject(value)) throw bad('not a JSON object');
-  if (typeof value.cniVersion !== 'string' || value.cniVersion === '') throw bad('missing field cniVersion');
-  const supported = value.supportedVersions;
-  if (supported === undefined) {
-    if (value.cniVersion === '0.2.0') return { cniVersion: '0.2.0', supportedVersions: ['0.1.0', '0.2.0'] };
-    throw bad('missing field supportedVersions');
-  }
-  if (!Array.isArray(supported) || !supported.every((v): v is string => typeof v === 'string')) {
-    throw bad('supportedVersions must be an array of strings');
-  }
-  return { cniVersion: value.cniVersion, supportedVersions: supported };
-}
-
 function isTextFileBusy(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
-  return e?.code === 'ETXTBSY' || (typeof e?.message === 'string' && e.message.includes('text file busy'));
+  return e?.code === 'ETXTBSY' || (typeof e?.message === 'string' && /text file busy/i.test(e.message));
+}
+
+function isTextFileBusyOutcome(outcome: PluginExecOutcome): boolean {
+  return outcome.exitCode !== 0 && outcome.stdout === '' && /text file busy/i.test(outcome.stderr);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import { buildPluginEnv, containerIdProblem, interfaceNameProblem, type CniCommand } from './cni-env.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
 import { DelegateError, NetworkListError } from './delegate-error.ts';
-import { getVersionInfo, runPlugin, runPluginWithResult, type InvokeDeps } from './invoke.ts';
+import { runPlugin, runPluginWithResult, type InvokeDeps } from './invoke.ts';
 import type { NetworkConfigList, PluginConfig } from './network-config.ts';
 import {
   buildPluginRequestConfig,
@@ -12,7 +12,8 @@ import type { PluginLocator, PluginRunner } from './plugin-runner.ts';
 import { resultFromJson, type CniResult } from './result.ts';
 import { convertResult } from './result-convert.ts';
 import type { ResultCache, ResultCacheKey } from './result-cache.ts';
-import { selectVersion, selectVersionFrom, SUPPORTED_VERSIONS, versionAtLeast } from './versions.ts';
+import { VersionNegotiator } from './version-negotiator.ts';
+import { versionAtLeast } from './versions.ts';
 
 /** Per-attachment parameters (SPEC §3 "Attachment Parameters") plus the search path. */
 export interface RuntimeConf {
@@ -31,11 +32,7 @@ export interface NetworkListRunnerDeps {
   timeoutMs: number;
   /** Environment every plugin inherits (libcni passes the runtime's whole environment). */
   baseEnv?: Record<string, string>;
-  /**
-   * When a list offers several versions (`cniVersion` ∪ `cniVersions`), ask each plugin with
-   * VERSION and pick the highest version all of them support (SPEC §1 allows it). Answers are
-   * remembered per binary path for the life of this runner. Default true.
-   */
+  /** Narrow the list's version by the plugins' VERSION answers (VersionNegotiator). Default true. */
   negotiateVersions?: boolean;
   retryDelayMs?: number;
   onStderr?: (pluginType: string, text: string) => void;
@@ -47,7 +44,7 @@ type Attachment = Pick<RuntimeConf, 'containerId' | 'netns' | 'ifName' | 'args'>
 export class NetworkListRunner {
   private readonly deps: NetworkListRunnerDeps;
   private readonly invokeDeps: InvokeDeps;
-  private readonly versionAnswers = new Map<string, Promise<string[] | undefined>>();
+  private readonly negotiator: VersionNegotiator;
 
   constructor(deps: NetworkListRunnerDeps) {
     this.deps = deps;
@@ -57,6 +54,12 @@ export class NetworkListRunner {
       ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
       ...(deps.onStderr ? { onStderr: deps.onStderr } : {}),
     };
+    this.negotiator = new VersionNegotiator(
+      this.invokeDeps,
+      deps.locator,
+      deps.baseEnv,
+      deps.negotiateVersions !== false,
+    );
   }
 
   /** ADD every plugin in order, chaining prevResult; caches the final result (SPEC §3). */
@@ -208,58 +211,9 @@ export class NetworkListRunner {
     return convertResult(resultFromJson(record.result, version), version);
   }
 
-  /**
-   * The version the list runs with: selectVersion, narrowed by the plugins' VERSION answers
-   * when the list offers a choice. Plugins that cannot be found or answered do not narrow it
-   * (running them reports the real problem).
-   */
-  async resolveVersion(list: NetworkConfigList, cniPath: string[], signal?: AbortSignal): Promise<string> {
-    const selected = selectVersion(list.cniVersion, list.cniVersions);
-    const candidates = [list.cniVersion, ...list.cniVersions];
-    if (this.deps.negotiateVersions === false || new Set(candidates).size < 2) return selected;
-    let allowed: readonly string[] = SUPPORTED_VERSIONS;
-    const answers: string[] = [];
-    for (const plugin of list.plugins) {
-      const supported = await this.pluginVersions(plugin.type, cniPath, signal);
-      if (!supported) continue;
-      allowed = allowed.filter((v) => supported.includes(v));
-      answers.push(`${plugin.type} supports ${JSON.stringify(supported)}`);
-    }
-    try {
-      return selectVersionFrom(candidates, allowed);
-    } catch (err) {
-      throw new CniError(
-        CniErrorCode.IncompatibleVersion,
-        'incompatible CNI versions',
-        `network ${JSON.stringify(list.name)} offers ${JSON.stringify(candidates)}; ${answers.join('; ')}`,
-        { cause: err },
-      );
-    }
-  }
-
-  private pluginVersions(
-    type: string,
-    cniPath: string[],
-    signal?: AbortSignal,
-  ): Promise<string[] | undefined> {
-    return this.deps.locator.find(type, cniPath).then(
-      (pluginPath) => {
-        let answer = this.versionAnswers.get(pluginPath);
-        if (answer === undefined) {
-          const options = {
-            ...(this.deps.baseEnv ? { baseEnv: this.deps.baseEnv } : {}),
-            ...(signal ? { signal } : {}),
-          };
-          answer = getVersionInfo(this.invokeDeps, { pluginType: type, pluginPath }, options).then(
-            (info) => info.supportedVersions,
-            () => undefined,
-          );
-          this.versionAnswers.set(pluginPath, answer);
-        }
-        return answer;
-      },
-      () => undefined,
-    );
+  /** The version the list runs with (see VersionNegotiator). */
+  resolveVersion(list: NetworkConfigList, cniPath: string[], signal?: AbortSignal): Promise<string> {
+    return this.negotiator.resolve(list, cniPath, signal);
   }
 
   private async request(

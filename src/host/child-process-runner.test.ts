@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runPlugin } from '../cni/invoke.ts';
 import { ChildProcessRunner } from './child-process-runner.ts';
 
 async function withScripts(t: { after: (fn: () => Promise<void>) => void }, scripts: Record<string, string>) {
@@ -103,4 +104,23 @@ test('wrapper prefixes the command', async (t) => {
     path: path('target'),
   });
   assert.equal(out.stdout, `wrapped:--flag -- ${path('target')}\n`);
+});
+
+test('"text file busy" while a binary is being written is retried, directly and behind a wrapper', async (t) => {
+  const path = await withScripts(t, { plugin: 'echo ok' });
+  for (const wrapper of [[], ['nsenter', '--']]) {
+    const writer = await open(path('plugin'), 'r+'); // open for writing: exec now fails with ETXTBSY
+    setTimeout(() => void writer.close(), 150);
+    const runner = new ChildProcessRunner({ wrapper });
+    const req = {
+      pluginType: 'plugin',
+      pluginPath: path('plugin'),
+      command: 'ADD' as const,
+      env: base.env,
+      stdin: '',
+    };
+    const started = Date.now();
+    assert.equal(await runPlugin({ runner, timeoutMs: 5000, retryDelayMs: 100 }, req), 'ok\n');
+    assert.ok(Date.now() - started >= 100, 'it waited for the writer');
+  }
 });
