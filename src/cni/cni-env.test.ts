@@ -157,3 +157,34 @@ test('buildPluginEnv sets all six CNI_* variables over the base environment', ()
   assert.equal(add.CNI_ARGS, 'A=1');
   assert.equal(add.CNI_NETNS, '/n');
 });
+
+test('property: any environment and stdin give a request or a CniError 4/6/7', () => {
+  const value = fc.oneof(
+    fc.string(),
+    fc.constantFrom('', 'c1', 'eth0', '/run/netns/p', '/opt/cni/bin', 'A=1;B=2'),
+  );
+  const env = fc.record(
+    {
+      CNI_COMMAND: fc.oneof(fc.constantFrom('ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'), fc.string()),
+      CNI_CONTAINERID: value,
+      CNI_NETNS: value,
+      CNI_IFNAME: value,
+      CNI_ARGS: value,
+      CNI_PATH: value,
+    },
+    { requiredKeys: [] },
+  );
+  const stdin = fc.oneof(fc.string(), fc.json(), fc.constant(conf));
+  fc.assert(
+    fc.property(env, stdin, (e, s) => {
+      try {
+        const req = parseCniRequest(e, s);
+        assert.equal(req.command, e.CNI_COMMAND);
+        assert.equal(req.config === undefined, req.command === 'VERSION');
+      } catch (err) {
+        assert.ok(err instanceof CniError && [4, 6, 7].includes(err.code), String(err));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});

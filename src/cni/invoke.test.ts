@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { CniError } from './cni-error.ts';
 import { DelegateError } from './delegate-error.ts';
 import { errorFromOutcome, runPlugin, runPluginWithResult } from './invoke.ts';
 import { getVersionInfo, parseVersionInfo } from './plugin-version-info.ts';
@@ -148,5 +150,33 @@ test('VERSION: probe like libcni; 0.1.0 plugins and 0.2.0 answers', async () => 
   await assert.rejects(
     getVersionInfo(deps(bad), { pluginType: 'x', pluginPath: '/x' }),
     (e: unknown) => e instanceof DelegateError && e.command === 'VERSION',
+  );
+});
+
+test('property: any failed outcome becomes a DelegateError with a numeric code; any VERSION text parses or throws CniError 6', () => {
+  const outcome = fc.record({
+    exitCode: fc.option(fc.integer({ min: 1, max: 255 }), { nil: null }),
+    signal: fc.option(fc.constantFrom('SIGKILL', 'SIGSEGV'), { nil: null }),
+    stdout: fc.oneof(fc.string(), fc.json(), fc.constant('')),
+    stderr: fc.oneof(fc.string(), fc.json(), fc.constant('')),
+    timedOut: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(outcome, (o) => {
+      const e = errorFromOutcome(o, req);
+      assert.ok(e instanceof DelegateError);
+      assert.ok(Number.isInteger(e.code) && e.code >= 0);
+      assert.match(e.message, /^plugin type="bridge" for network "net" failed \(add\): /);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+      try {
+        const info = parseVersionInfo(text);
+        assert.ok(info.supportedVersions.every((v) => typeof v === 'string'));
+      } catch (e) {
+        assert.ok(e instanceof CniError && e.code === 6);
+      }
+    }),
   );
 });

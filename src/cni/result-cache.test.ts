@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { CniError } from './cni-error.ts';
 import { MemoryResultCache } from './memory-result-cache.ts';
 import {
@@ -70,4 +71,34 @@ test('MemoryResultCache: get/put/delete/list(containerId)', async () => {
   await cache.delete(key);
   assert.equal(await cache.get(key), undefined);
   await assert.rejects(cache.get({ ...key, containerId: 'c3' }), CniError);
+});
+
+test('property: encode then decode round-trips; any text decodes or throws CniError 6', () => {
+  const pair = fc.tuple(fc.string(), fc.string());
+  const arb = fc.record({
+    containerId: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/),
+    ifName: fc.stringMatching(/^[a-z][a-z0-9]{0,14}$/),
+    networkName: fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/),
+    config: fc.base64String(),
+    netns: fc.string(),
+    cniArgs: fc.array(pair),
+    capabilityArgs: fc.dictionary(fc.string(), fc.jsonValue()),
+    result: fc.jsonValue(),
+  });
+  fc.assert(
+    fc.property(arb, (fields) => {
+      const rec: ResultCacheRecord = { kind: 'cniCacheV1', ...JSON.parse(JSON.stringify(fields)) };
+      assert.deepEqual(decodeCacheRecord(encodeCacheRecord(rec), rec), rec);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+      try {
+        decodeCacheRecord(text, key);
+        decodeCacheRecord(text);
+      } catch (e) {
+        assert.ok(e instanceof CniError && e.code === 6);
+      }
+    }),
+  );
 });
