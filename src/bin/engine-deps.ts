@@ -16,6 +16,7 @@ import { inClusterConnection, parseKubeconfig } from '../k8s/kubeconfig.ts';
 import type { RequestObserver } from '../k8s/kube-rest-client.ts';
 import { KubeRestClient } from '../k8s/kube-rest-client.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
+import { UnavailableClusterView } from '../k8s/unavailable-cluster-view.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -45,7 +46,14 @@ export function buildEngineDeps(
   let client: KubeRestClient | undefined;
   let cluster = opts.cluster;
   if (!cluster) {
-    const conn = kubeConnection(config, env);
+    let conn: KubeConnection | undefined;
+    try {
+      conn = kubeConnection(config, env);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      log.warn({ err: reason }, 'cannot set up the API connection');
+      cluster = new UnavailableClusterView(reason);
+    }
     if (conn) {
       client = new KubeRestClient(conn, { ...(opts.observe ? { observe: opts.observe } : {}) });
       cluster = new KubernetesClusterView(client, {

@@ -70,6 +70,7 @@ export async function addPod(
   }
 
   const started: PlannedAttachment[] = [];
+  const failed = new Set<PlannedAttachment>();
   const results = new Map<PlannedAttachment, CniResult>();
   const runOne = async (i: number) => {
     const att = plan.attachments[i]!;
@@ -85,6 +86,7 @@ export async function addPod(
         'attached',
       );
     } catch (err) {
+      failed.add(att);
       throw new EngineError(
         {
           code: EngineErrorCode.DelegateFailed,
@@ -115,7 +117,7 @@ export async function addPod(
     statuses = plan.attachments.flatMap((att) => statusOf(att, results.get(att)));
     if (pod && deps.cluster) await writeStatus(deps, plan, statuses, label, signal);
   } catch (err) {
-    await undo(deps, plan, started, req, label, err, signal);
+    await undo(deps, plan, started, failed, req, label, err, signal);
     throw err;
   }
   await recordAdded(deps, plan, statuses);
@@ -210,13 +212,19 @@ async function undo(
   deps: EngineDeps,
   plan: AttachmentPlan,
   started: PlannedAttachment[],
+  failed: Set<PlannedAttachment>,
   req: PodNetworkRequest,
   label: string,
   cause: unknown,
   signal?: AbortSignal,
 ): Promise<void> {
   // The failing attachment is undone too: a plugin may have allocated an address before failing.
-  const failures = await deleteAttachments(deps, plan, started, req.netns, req.cniPath, signal);
+  // Its DEL may fail for the same reason its ADD did (macvlan: master missing); that alone must
+  // not keep the plan, or every later DEL would fail the same way and the sandbox never goes.
+  const failedIfs = new Set([...failed].map((a) => a.ifName));
+  const failures = (await deleteAttachments(deps, plan, started, req.netns, req.cniPath, signal)).filter(
+    (f) => !failedIfs.has(f.ifName),
+  );
   if (failures.length === 0) {
     await deps.plans
       .delete(plan.containerId)

@@ -1,3 +1,4 @@
+import { selectVersion, versionAtLeast } from '../cni/versions.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
@@ -18,12 +19,17 @@ export async function checkPod(
       reason: 'no record of an ADD for this container (plan cache missing or unreadable)',
     });
   for (const att of plan.attachments) {
-    try {
-      await deps.lists.check(
-        parseAttachmentConfig(plan, att),
-        runtimeConfFor(deps, plan, att, req.netns, req.cniPath),
-        signal,
+    const list = parseAttachmentConfig(plan, att);
+    if (!versionAtLeast(selectVersion(list.cniVersion, list.cniVersions), '0.4.0')) {
+      // CNI §2.3: a config older than 0.4.0 cannot be CHECKed; that says nothing about its health.
+      deps.log.debug(
+        { network: att.network, cniVersion: list.cniVersion },
+        'CHECK skipped: config older than 0.4.0',
       );
+      continue;
+    }
+    try {
+      await deps.lists.check(list, runtimeConfFor(deps, plan, att, req.netns, req.cniPath), signal);
     } catch (err) {
       throw new EngineError(
         {

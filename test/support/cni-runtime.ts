@@ -1,0 +1,83 @@
+/**
+ * Plays the container runtime for multinet: execs the plugin binary with the CNI environment and
+ * the config on stdin, exactly as containerd does (CNI_ARGS with the K8S_POD_* keys). The plugin
+ * runs inside the test's node namespace and in a private mount namespace whose
+ * /var/lib/cni/networks is a test directory, so delegates with host-local's default store (as in
+ * verbatim manifests) never touch the machine's own store.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './control-plane.ts';
+import { PLUGIN_DIR, PLUGIN_ENV } from './netns.ts';
+
+export interface CniCall {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
+  containerId?: string;
+  netns?: string;
+  ifName?: string;
+  args?: Record<string, string>;
+  config: Record<string, unknown>;
+}
+
+export interface CniOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout (a result on ADD success, the error object on failure). */
+  json: Record<string, unknown> | undefined;
+}
+
+/** How to start multinet's thin plugin from this checkout. */
+export const THIN_PLUGIN = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/bin/multinet.ts')];
+
+export function runCni(
+  call: CniCall,
+  opts: { nodeNs: string; hostLocalDir: string; plugin?: string[]; env?: Record<string, string> },
+): Promise<CniOutcome> {
+  mkdirSync('/var/lib/cni/networks', { recursive: true });
+  mkdirSync(opts.hostLocalDir, { recursive: true });
+  const args = Object.entries(call.args ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
+  const env: Record<string, string> = {
+    ...PLUGIN_ENV,
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerId ?? '',
+    CNI_NETNS: call.netns ?? '',
+    CNI_IFNAME: call.ifName ?? 'eth0',
+    CNI_ARGS: args,
+    CNI_PATH: PLUGIN_DIR,
+    ...opts.env,
+  };
+  const wrapper = [
+    'nsenter',
+    `--net=/run/netns/${opts.nodeNs}`,
+    '--',
+    'unshare',
+    '--mount',
+    'sh',
+    '-c',
+    'mount --bind "$0" /var/lib/cni/networks && exec "$@"',
+    opts.hostLocalDir,
+  ];
+  const [cmd, ...rest] = [...wrapper, ...(opts.plugin ?? THIN_PLUGIN)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd!, rest, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ exitCode: code ?? -1, stdout, stderr, json });
+    });
+    child.stdin.end(JSON.stringify(call.config));
+  });
+}
