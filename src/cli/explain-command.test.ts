@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FileConfSource } from '../host/file-conf-source.ts';
+import { explainPod, formatExplanation } from './explain-command.ts';
+import { runCli } from './run-cli.ts';
+
+const nad = (name: string, config: object) => ({
+  apiVersion: 'k8s.cni.cncf.io/v1',
+  kind: 'NetworkAttachmentDefinition',
+  metadata: { name, namespace: 'team-a' },
+  spec: { config: JSON.stringify(config) },
+});
+
+const objects = [
+  nad('data', {
+    cniVersion: '1.0.0',
+    name: 'data',
+    plugins: [
+      { type: 'bridge', bridge: 'br1', ipam: { type: 'host-local', subnet: '10.10.0.0/24' } },
+      { type: 'tuning', capabilities: { mac: true } },
+    ],
+  }),
+  nad('storage', { cniVersion: '0.3.1', type: 'macvlan', master: 'ens1', args: { cni: { keep: 1 } } }),
+];
+
+const pod = (networks: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'team-a', annotations: { 'k8s.v1.cni.cncf.io/networks': networks } },
+});
+
+describe('explain', () => {
+  it('shows each delegate the exact stdin it would get: name, version, injected runtimeConfig and cni-args', async () => {
+    const out = await explainPod({
+      pod: pod(
+        '[{"name":"data","mac":"02:00:00:00:00:10"},{"name":"storage","interface":"st0","cni-args":{"vlan":"7"}}]',
+      ),
+      objects,
+      confs: new FileConfSource(),
+    });
+    assert.deepEqual(
+      out.map((a) => [a.interface, a.network, a.default]),
+      [
+        ['eth0', '(cluster default network)', true],
+        ['net1', 'team-a/data', false],
+        ['st0', 'team-a/storage', false],
+      ],
+    );
+    const [bridge, tuning] = out[1]!.config!;
+    assert.equal(bridge!['name'], 'data');
+    assert.equal(bridge!['runtimeConfig'], undefined, 'bridge does not declare mac');
+    assert.deepEqual(tuning!['runtimeConfig'], { mac: '02:00:00:00:00:10' });
+    assert.equal(tuning!['capabilities'], undefined, 'capabilities are not sent (CNI spec §3)');
+    const [macvlan] = out[2]!.config!;
+    assert.equal(macvlan!['name'], 'storage', 'name injected from the NAD');
+    assert.deepEqual(macvlan!['args'], { cni: { keep: 1, vlan: '7' } });
+    assert.match(formatExplanation(out), /st0\s+team-a\/storage\s+no\s+macvlan/);
+  });
+
+  it('uses a default network file and prints JSON with -o json', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mn-explain-'));
+    try {
+      const podFile = join(dir, 'pod.yaml');
+      const nadFile = join(dir, 'nads.json');
+      const defFile = join(dir, '10-default.conflist');
+      await writeFile(podFile, JSON.stringify(pod('storage')));
+      await writeFile(nadFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+      await writeFile(
+        defFile,
+        JSON.stringify({ cniVersion: '1.0.0', name: 'podnet', plugins: [{ type: 'ptp' }] }),
+      );
+      let stdout = '';
+      const code = await runCli(
+        ['explain', '--pod', podFile, '--nads', nadFile, '--default-network', defFile, '-o', 'json'],
+        {
+          stdout: (s) => (stdout += s),
+          stderr: () => {},
+          env: {},
+          isTty: false,
+        },
+      );
+      assert.equal(code, 0);
+      const parsed = JSON.parse(stdout) as {
+        attachments: { network: string; interface: string; default: boolean; config: object[] }[];
+      };
+      assert.deepEqual(
+        parsed.attachments.map((a) => [a.network, a.interface, a.default]),
+        [
+          ['podnet', 'eth0', true],
+          ['team-a/storage', 'net1', false],
+        ],
+      );
+      assert.deepEqual(parsed.attachments[0]!.config, [{ type: 'ptp', name: 'podnet', cniVersion: '1.0.0' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with the engine error for an unknown network', async () => {
+    await assert.rejects(
+      explainPod({ pod: pod('nope'), objects, confs: new FileConfSource() }),
+      /network team-a\/nope/,
+    );
+  });
+});
