@@ -15,9 +15,12 @@ const USAGE = `usage: multinet <command> [options]
 
 commands:
   cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
+  daemon --config FILE       run the node daemon (thick mode; docs/daemon.md)
   validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
   explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
                              print the attachment plan for a pod without running anything
+  status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
+                             attachments per pod from network-status, and requested networks missing
 `;
 
 async function readFiles(paths: string[]): Promise<{ path: string; content: string }[]> {
@@ -98,6 +101,39 @@ function absolute(p: string): string {
   return p.startsWith('/') ? p : `${process.cwd()}/${p}`;
 }
 
+async function status(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: 'string' },
+      local: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    },
+    allowPositionals: true,
+  });
+  const only = positionals[0];
+  if (positionals.length > 1 || (only !== undefined && !/^[^/]+\/[^/]+$/.test(only))) {
+    io.stderr('usage: multinet status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]\n');
+    return 2;
+  }
+  const { readPodNetworkSources } = await import('./status-sources.ts');
+  const { summarizePodNetworks, formatPodNetworks } = await import('./status-command.ts');
+  try {
+    const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
+    const sources = await readPodNetworkSources(
+      values.local ? { local: values.local } : kubeconfig ? { kubeconfig } : {},
+      only,
+    );
+    const summaries = summarizePodNetworks(sources);
+    if (values.output === 'json') io.stdout(`${JSON.stringify({ pods: summaries }, null, 2)}\n`);
+    else io.stdout(formatPodNetworks(summaries));
+    return 0;
+  } catch (err) {
+    io.stderr(`multinet status: ${describeCause(err)}\n`);
+    return 1;
+  }
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -105,6 +141,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return validate(rest, io);
     case 'explain':
       return explain(rest, io);
+    case 'status':
+      return status(rest, io);
+    case 'daemon': {
+      const { runDaemonMain } = await import('../bin/daemon-main.ts');
+      return runDaemonMain(rest, io);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -36,6 +36,12 @@ export interface MultinetConfig {
   runtimeConfig: Record<string, unknown>;
   /** Where the daemon listens (thick mode); the shim reads it from the same config. */
   socketPath: string;
+  /**
+   * Where the pod's annotations come from: `cluster` (the API server, or local manifests) or
+   * `runtime` (the runtime's `io.kubernetes.cri.pod-annotations` capability arg, as containerd
+   * sends it), for hosts without an API server.
+   */
+  podSource: 'cluster' | 'runtime';
   /** Extension: attach one pod's additional networks in parallel (NPWG §7.3 requires serial; off by default). */
   parallelAttach: boolean;
 }
@@ -70,6 +76,7 @@ export const DEFAULTS: MultinetConfig = {
   logLevel: 'info',
   runtimeConfig: {},
   socketPath: '/run/multinet/multinet.sock',
+  podSource: 'cluster',
   parallelAttach: false,
 };
 
@@ -160,6 +167,7 @@ export function parseMultinetConfig(raw: Record<string, unknown>): MultinetConfi
         ? (runtimeConfig as Record<string, unknown>)
         : {},
     socketPath: absPath(raw, 'socketPath', DEFAULTS.socketPath),
+    podSource: oneOf(raw, 'podSource', ['cluster', 'runtime'] as const, DEFAULTS.podSource),
     parallelAttach: bool(raw, 'parallelAttach', DEFAULTS.parallelAttach),
   };
   if (cfg.cacheDir === '') throw new ConfigError('cacheDir', 'must not be empty');

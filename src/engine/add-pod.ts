@@ -6,7 +6,7 @@ import { buildNetworkStatus, formatNetworkStatus } from '../spec/network-status.
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
-import { lookupPod } from './lookup-pod.ts';
+import { resolvePod } from './lookup-pod.ts';
 import { planAttachments } from './plan-attachments.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
@@ -36,8 +36,7 @@ export async function addPod(
     });
   await removeStalePlan(deps, req, label, signal);
 
-  const pod: PodInfo | undefined =
-    identity && deps.cluster ? await lookupPod(deps, identity, label, signal) : undefined;
+  const pod: PodInfo | undefined = await resolvePod(deps, req, identity, label, signal);
   const resolver = new NetworkResolver(deps, label);
   const defaultNetwork = await resolver.defaultNetwork(pod);
   const additional = [

@@ -1,7 +1,7 @@
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
-import { lookupPod } from './lookup-pod.ts';
+import { resolvePod } from './lookup-pod.ts';
 import { planAttachments } from './plan-attachments.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
@@ -76,9 +76,10 @@ async function rebuildPlan(
     return undefined;
   }
   const additional = [];
-  if (identity && deps.cluster) {
+  if (identity && (deps.cluster || deps.config.podSource === 'runtime')) {
     try {
-      const pod = await lookupPod(deps, identity, label, signal);
+      const pod = await resolvePod(deps, req, identity, label, signal);
+      if (!pod) throw new Error('pod unknown');
       defaultNetwork = await resolver.defaultNetwork(pod);
       additional.push(...(await resolver.configuredNetworks(pod.namespace)));
       additional.push(...(await resolver.selectedNetworks(pod, req.ifName)));

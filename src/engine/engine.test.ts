@@ -325,3 +325,17 @@ describe('engine network selection rules', () => {
     assert.deepEqual(lists.calls, []);
   });
 });
+
+describe('engine with podSource "runtime" (containerd without an API server)', () => {
+  it('takes the networks annotation from the runtime capability arg, not from a pod read', async () => {
+    const { deps, lists, cluster } = setup();
+    cluster.pods.clear();
+    deps.config.podSource = 'runtime';
+    const req = {
+      ...request('ADD'),
+      runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'net-b' } },
+    };
+    await runPodNetworkRequest(deps, req);
+    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-b net1']);
+  });
+});

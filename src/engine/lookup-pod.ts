@@ -1,5 +1,5 @@
 import type { PodInfo } from '../k8s/cluster-view.ts';
-import type { EngineDeps } from './engine-deps.ts';
+import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import type { PodIdentity } from './pod-identity.ts';
 
@@ -24,7 +24,8 @@ export async function lookupPod(
     try {
       const pod = await cluster.getPod(id.namespace, id.name, signal);
       lastError = undefined;
-      if (pod && (id.uid === '' || pod.uid === id.uid)) return pod;
+      // Manifests in local mode carry no UID: nothing to compare then.
+      if (pod && (id.uid === '' || pod.uid === '' || pod.uid === id.uid)) return pod;
       wrongUid = pod?.uid;
     } catch (err) {
       lastError = err;
@@ -56,4 +57,30 @@ export async function lookupPod(
     reason: `pod not found in the API server after ${waited}`,
     retryable: true,
   });
+}
+
+/** The capability arg through which containerd (and CRI-O) hand a plugin the pod's annotations. */
+export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
+
+/**
+ * The pod this call is for, from where the config says pods come from: the cluster view (with
+ * lookupPod's retries) or the runtime's pod-annotations capability arg. undefined when the call
+ * names no pod (not a Kubernetes runtime) or nothing can provide it.
+ */
+export async function resolvePod(
+  deps: EngineDeps,
+  req: PodNetworkRequest,
+  id: PodIdentity | undefined,
+  label: string,
+  signal?: AbortSignal,
+): Promise<PodInfo | undefined> {
+  if (!id) return undefined;
+  if (deps.config.podSource === 'runtime') {
+    const raw = req.runtimeConfig[POD_ANNOTATIONS_CAPABILITY];
+    const annotations: Record<string, string> = {};
+    if (raw && typeof raw === 'object' && !Array.isArray(raw))
+      for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') annotations[k] = v;
+    return { namespace: id.namespace, name: id.name, uid: id.uid, annotations };
+  }
+  return deps.cluster ? lookupPod(deps, id, label, signal) : undefined;
 }

@@ -5,6 +5,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { parseManifestDocuments } from '../../src/local/manifest-documents.ts';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
@@ -267,6 +268,36 @@ describe('thin mode against a real kube-apiserver', () => {
       assert.equal(again.exitCode, 0, again.stdout + again.stderr);
     });
   }
+
+  test('multinet status reads attachments and missing networks from the real API', async (t) => {
+    const s = await Scene.create(t, cp);
+    const namespace = 'status-cli';
+    await threeNets(s, namespace);
+    const p = await s.createPod(pod(namespace, 'attached', { 'k8s.v1.cni.cncf.io/networks': 'mv,br' }));
+    await s.createPod(pod(namespace, 'pending', { 'k8s.v1.cni.cncf.io/networks': 'pt' }));
+    const podNs = await s.topo.addPod();
+    assert.equal((await s.cni('ADD', p, podNs, 'ctr-status-cli')).exitCode, 0);
+    let stdout = '';
+    const io = { stdout: (x: string) => (stdout += x), stderr: () => {}, env: {}, isTty: false };
+    assert.equal(await runCli(['status', '--kubeconfig', cp.adminKubeconfig, '-o', 'json'], io), 0);
+    const pods = (
+      JSON.parse(stdout) as {
+        pods: { pod: string; attachments: { interface: string; network: string }[]; missing: string[] }[];
+      }
+    ).pods;
+    const attached = pods.find((x) => x.pod === `${namespace}/attached`);
+    assert.deepEqual(
+      attached?.attachments.map((a) => [a.interface, a.network]),
+      [
+        ['eth0', 'podnet'],
+        ['net1', `${namespace}/mv`],
+        ['net2', `${namespace}/br`],
+      ],
+    );
+    assert.deepEqual(attached?.missing, []);
+    assert.deepEqual(pods.find((x) => x.pod === `${namespace}/pending`)?.missing, [`${namespace}/pt`]);
+    assert.equal((await s.cni('DEL', p, podNs, 'ctr-status-cli')).exitCode, 0);
+  });
 
   test('a failing third network undoes the first two and the default network, and says why', async (t) => {
     const s = await Scene.create(t, cp);
