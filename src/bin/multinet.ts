@@ -25,7 +25,17 @@ async function main(): Promise<number> {
     return out.exitCode;
   }
   const { runCli } = await import('../cli/run-cli.ts');
+  const stop = new AbortController();
+  // The demo cleans up on Ctrl-C; the daemon handles its own signals (graceful shutdown).
+  if (sub === 'demo')
+    for (const sig of ['SIGINT', 'SIGTERM'] as const)
+      process.once(sig, () => {
+        stop.abort();
+        // Give cleanup a moment, then leave with the conventional code.
+        setTimeout(() => process.exit(130), 3000).unref();
+      });
   return runCli(argv, {
+    signal: stop.signal,
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,

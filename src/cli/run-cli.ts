@@ -9,6 +9,8 @@ export interface CliIo {
   stderr(s: string): void;
   env: Record<string, string | undefined>;
   isTty: boolean;
+  /** Aborted on Ctrl-C / SIGTERM, so long-running commands can clean up. */
+  signal?: AbortSignal;
 }
 
 const USAGE = `usage: multinet <command> [options]
@@ -19,6 +21,8 @@ commands:
   validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
   explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
                              print the attachment plan for a pod without running anything
+  demo [--keep] [--state DIR] [-o json]
+                             two pods with several networks on this machine (root); "demo down" removes a kept scene
   status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
                              attachments per pod from network-status, and requested networks missing
 `;
@@ -134,6 +138,45 @@ async function status(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function demo(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      keep: { type: 'boolean', default: false },
+      state: { type: 'string', default: '/run/multinet-demo' },
+      output: { type: 'string', short: 'o' },
+    },
+    allowPositionals: true,
+  });
+  const { runDemo } = await import('./demo/run-demo.ts');
+  const { demoPaths, teardownDemo } = await import('./demo/demo-scene.ts');
+  if (positionals[0] === 'down') {
+    for (const line of await teardownDemo(demoPaths(values.state))) io.stdout(`${line}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    io.stderr('usage: multinet demo [--keep] [--state DIR] [-o json] | multinet demo down\n');
+    return 2;
+  }
+  const json = values.output === 'json';
+  try {
+    const report = await runDemo({
+      state: values.state,
+      keep: values.keep,
+      json,
+      color: io.isTty && !json && io.env['NO_COLOR'] === undefined,
+      out: io.stdout,
+      signal: io.signal ?? new AbortController().signal,
+    });
+    if (json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  } catch (err) {
+    if (json) io.stdout(`${JSON.stringify({ ok: false, error: describeCause(err) }, null, 2)}\n`);
+    io.stderr(`multinet demo: ${describeCause(err)}\n`);
+    return 1;
+  }
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -143,6 +186,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return explain(rest, io);
     case 'status':
       return status(rest, io);
+    case 'demo':
+      return demo(rest, io);
     case 'daemon': {
       const { runDaemonMain } = await import('../bin/daemon-main.ts');
       return runDaemonMain(rest, io);
