@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDaemonConfig, parseListenAddress } from './daemon-config.ts';
+import { ConfigError } from './multinet-config.ts';
+
+describe('parseDaemonConfig', () => {
+  it('defaults to automatic configuration when no default network is set', () => {
+    const c = parseDaemonConfig('{}');
+    assert.equal(c.socketPath, '/run/multinet/multinet.sock');
+    assert.equal(c.maxConcurrentRequests, 32);
+    assert.equal(c.metricsAddress, '127.0.0.1:9091');
+    assert.deepEqual(c.autoConfig, {
+      cniConfDir: '/etc/cni/net.d',
+      primaryConfDir: '/etc/cni/net.d',
+      fileName: '00-multinet.conflist',
+      networkName: 'multinet-cni-network',
+      primaryConfigName: '',
+      rescanIntervalMs: 5000,
+    });
+    assert.equal(c.engine.clusterNetworkConfig, undefined);
+  });
+
+  it('takes the OpenShift layout and engine options', () => {
+    const c = parseDaemonConfig(
+      JSON.stringify({
+        cniConfDir: '/etc/kubernetes/cni/net.d',
+        primaryConfDir: '/var/run/multus/cni/net.d',
+        binDir: '/var/lib/cni/bin',
+        namespaceIsolation: true,
+        maxConcurrentRequests: 4,
+        nodeName: 'worker-1',
+      }),
+    );
+    assert.equal(c.autoConfig?.cniConfDir, '/etc/kubernetes/cni/net.d');
+    assert.equal(c.autoConfig?.primaryConfDir, '/var/run/multus/cni/net.d');
+    assert.deepEqual(c.engine.binDirs, ['/var/lib/cni/bin']);
+    assert.equal(c.engine.namespaceIsolation, true);
+    assert.equal(c.maxConcurrentRequests, 4);
+    assert.equal(c.nodeName, 'worker-1');
+  });
+
+  it('turns autoConfig off when clusterNetwork is given, and requires one when off', () => {
+    assert.equal(parseDaemonConfig('{"clusterNetwork":"/etc/cni/net.d/10-a.conf"}').autoConfig, undefined);
+    assert.throws(() => parseDaemonConfig('{"autoConfig":false}'), ConfigError);
+  });
+
+  it('names the bad key', () => {
+    assert.throws(() => parseDaemonConfig('{"maxConcurrentRequests":0}'), /maxConcurrentRequests/);
+    assert.throws(() => parseDaemonConfig('{"cniConfDir":"relative"}'), /cniConfDir/);
+    assert.throws(() => parseDaemonConfig('{"generatedConfigName":"../x"}'), /generatedConfigName/);
+    assert.throws(() => parseDaemonConfig('not json'), /not valid JSON/);
+  });
+
+  it('keeps metrics on loopback unless explicitly allowed', () => {
+    assert.deepEqual(parseListenAddress('127.0.0.1:9091', false), { host: '127.0.0.1', port: 9091 });
+    assert.deepEqual(parseListenAddress('[::1]:9091', false), { host: '::1', port: 9091 });
+    assert.throws(() => parseDaemonConfig('{"metricsAddress":"0.0.0.0:9091"}'), /not a loopback/);
+    assert.equal(
+      parseDaemonConfig('{"metricsAddress":"0.0.0.0:9091","metricsAllowNonLoopback":true}').metricsAddress,
+      '0.0.0.0:9091',
+    );
+    assert.throws(() => parseListenAddress('nonsense', false), /host:port/);
+  });
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { apiResource, apiVerb, DaemonMetrics } from './daemon-metrics.ts';
+
+describe('daemon metrics', () => {
+  it('names API requests with Kubernetes verbs and resources', () => {
+    assert.equal(apiVerb('GET', '/api/v1/namespaces/a/pods/p'), 'get');
+    assert.equal(apiVerb('GET', '/api/v1/pods'), 'list');
+    assert.equal(apiVerb('WATCH', '/api/v1/pods'), 'watch');
+    assert.equal(apiVerb('PATCH', '/api/v1/namespaces/a/pods/p/status'), 'patch');
+    assert.equal(apiResource('/api/v1/namespaces/a/pods/p/status'), 'pods/status');
+    assert.equal(
+      apiResource('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions'),
+      'network-attachment-definitions',
+    );
+    assert.equal(apiResource('/api/v1/namespaces/a/events'), 'events');
+    assert.equal(apiResource('/version'), 'other');
+  });
+
+  it('exposes requests, delegate latency, cache sizes and API counts', async () => {
+    const m = new DaemonMetrics({
+      inFlight: () => 3,
+      caches: () => [{ resource: 'pods', size: 7, synced: true }],
+      defaultNetworkReady: () => true,
+    });
+    m.observeRequest('ADD', 'success', 0.02);
+    m.observeRequest('ADD', 'rejected', 0);
+    m.observeDelegate('bridge', 'ADD', 'success', 0.013);
+    m.observeApiRequest('PATCH', '/api/v1/namespaces/a/pods/p/status', 200);
+    const text = await m.text();
+    assert.match(text, /multinet_cni_requests_total\{command="ADD",outcome="success"\} 1/);
+    assert.match(text, /multinet_cni_requests_total\{command="ADD",outcome="rejected"\} 1/);
+    assert.match(
+      text,
+      /multinet_delegate_duration_seconds_count\{plugin="bridge",command="ADD",outcome="success"\} 1/,
+    );
+    assert.match(text, /multinet_cache_objects\{resource="pods"\} 7/);
+    assert.match(text, /multinet_cni_requests_in_flight 3/);
+    assert.match(
+      text,
+      /multinet_kube_api_requests_total\{verb="patch",resource="pods\/status",code="200"\} 1/,
+    );
+    assert.match(text, /process_resident_memory_bytes/);
+  });
+});

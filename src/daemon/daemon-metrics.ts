@@ -1,0 +1,151 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the gauges read when scraped (kept as callbacks so metrics never hold the objects). */
+export interface MetricsSources {
+  inFlight(): number;
+  caches(): { resource: string; size: number; synced: boolean }[];
+  defaultNetworkReady(): boolean;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * The daemon's Prometheus metrics (names in docs/daemon.md), on a private registry so tests can
+ * create several daemons in one process.
+ */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'command' | 'outcome'>;
+  private readonly requestSeconds: Histogram<'command'>;
+  private readonly delegateSeconds: Histogram<'plugin' | 'command' | 'outcome'>;
+  private readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
+  private readonly liveReads: Counter<'kind'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: 'multinet_cni_requests_total',
+      help: 'CNI requests handled by the daemon, by command and outcome (success, error, rejected).',
+      labelNames: ['command', 'outcome'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'multinet_cni_request_duration_seconds',
+      help: 'Time from receiving a CNI request to answering it, by command.',
+      labelNames: ['command'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.delegateSeconds = new Histogram({
+      name: 'multinet_delegate_duration_seconds',
+      help: 'Time to run one delegate network list, by its plugin types, command and outcome.',
+      labelNames: ['plugin', 'command', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'multinet_kube_api_requests_total',
+      help: 'Requests to the Kubernetes API server, by verb, resource and HTTP status (0 = no answer).',
+      labelNames: ['verb', 'resource', 'code'],
+      registers,
+    });
+    this.liveReads = new Counter({
+      name: 'multinet_cache_live_reads_total',
+      help: 'Reads that missed the watch caches and went to the API server, by kind (pod, network).',
+      labelNames: ['kind'],
+      registers,
+    });
+    new Gauge({
+      name: 'multinet_cni_requests_in_flight',
+      help: 'CNI requests being worked on now.',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'multinet_cache_objects',
+      help: 'Objects held in each watch cache.',
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        for (const c of sources.caches()) this.set({ resource: c.resource }, c.size);
+      },
+    });
+    new Gauge({
+      name: 'multinet_cache_synced',
+      help: '1 once the watch cache completed its first list.',
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        for (const c of sources.caches()) this.set({ resource: c.resource }, c.synced ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'multinet_default_network_ready',
+      help: '1 when the default (primary) network config is known and ADD can be served.',
+      registers,
+      collect() {
+        this.set(sources.defaultNetworkReady() ? 1 : 0);
+      },
+    });
+  }
+
+  observeRequest(command: string, outcome: 'success' | 'error' | 'rejected', seconds: number): void {
+    this.requests.inc({ command, outcome });
+    if (outcome !== 'rejected') this.requestSeconds.observe({ command }, seconds);
+  }
+
+  observeDelegate(plugin: string, command: string, outcome: 'success' | 'error', seconds: number): void {
+    this.delegateSeconds.observe({ plugin, command, outcome }, seconds);
+  }
+
+  observeLiveRead(kind: string): void {
+    this.liveReads.inc({ kind });
+  }
+
+  /** KubeRestClient's RequestObserver. */
+  observeApiRequest(verb: string, path: string, status: number): void {
+    this.apiRequests.inc({ verb: apiVerb(verb, path), resource: apiResource(path), code: String(status) });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** Kubernetes' own verbs: GET of a collection is `list`, of an object `get`. */
+export function apiVerb(method: string, path: string): string {
+  const m = method.toUpperCase();
+  if (m === 'WATCH') return 'watch';
+  if (m === 'GET') return isCollection(path) ? 'list' : 'get';
+  return m.toLowerCase();
+}
+
+const RESOURCES = ['pods', 'events', 'network-attachment-definitions', 'networks'];
+
+/** The resource (and subresource) a request path names, e.g. "pods/status". */
+export function apiResource(path: string): string {
+  const parts = path
+    .split('?')[0]!
+    .split('/')
+    .filter((p) => p !== '');
+  const i = parts.findIndex((p) => RESOURCES.includes(p));
+  if (i < 0) return 'other';
+  const sub = parts[i + 2];
+  return sub ? `${parts[i]}/${sub}` : parts[i]!;
+}
+
+function isCollection(path: string): boolean {
+  const parts = path
+    .split('?')[0]!
+    .split('/')
+    .filter((p) => p !== '');
+  const i = parts.findIndex((p) => RESOURCES.includes(p));
+  return i >= 0 && i === parts.length - 1;
+}

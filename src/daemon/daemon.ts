@@ -1,0 +1,205 @@
+import { AutoConfig } from '../config/auto-config.ts';
+import type { DaemonConfig } from '../config/daemon-config.ts';
+import { parseListenAddress } from '../config/daemon-config.ts';
+import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineDeps } from '../engine/engine-deps.ts';
+import type { Logger } from '../engine/logger.ts';
+import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
+import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
+import { Informer } from '../k8s/informer.ts';
+import { toCachedNetworkObject, toCachedPod } from '../k8s/informer-objects.ts';
+import type { KubeRestClient, RequestObserver } from '../k8s/kube-rest-client.ts';
+import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
+import { NAD_API_VERSION, NAD_KIND } from '../spec/well-known.ts';
+import { ConcurrencyLimiter } from './concurrency-limiter.ts';
+import { ContainerLocks } from './container-locks.ts';
+import { DaemonMetrics } from './daemon-metrics.ts';
+import type { EngineConfigState } from './handle-cni-request.ts';
+import { handleCniRequest } from './handle-cni-request.ts';
+import type { Readiness } from './health.ts';
+import { MetricsServer } from './metrics-server.ts';
+import { ObservedDelegateLists } from './observed-delegate-lists.ts';
+import { SocketServer } from './socket-server.ts';
+
+/** The real adapters, made by the composition root (src/bin/daemon-main.ts). */
+export interface DaemonDeps {
+  config: DaemonConfig;
+  /** The node whose pods are cached; "" = no pod cache (pods are read live). */
+  nodeName: string;
+  /** Owner the socket directory must have. */
+  uid: number;
+  log: Logger;
+  /** The API client, built with our observer; undefined = no API server. */
+  connect(observe: RequestObserver): KubeRestClient | undefined;
+  buildEngineDeps(config: MultinetConfig, cluster: ClusterView | undefined): EngineDeps & { close(): void };
+  /** Called once listening (tests and the bin learn the metrics port). */
+  onListening?(info: { socketPath: string; metricsPort: number | undefined }): void;
+}
+
+const LEGACY_API_VERSION = 'kubernetes.cni.cncf.io/v1';
+
+/**
+ * The node daemon (thick mode), as `start(signal)`: watch caches, automatic configuration, the
+ * socket server and metrics; resolves after a graceful shutdown once `signal` aborts — stop
+ * accepting, let in-flight requests finish within shutdownTimeoutMs, then abort what is left.
+ * The generated CNI config is left in place (see AutoConfig).
+ */
+export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<void> {
+  const { config, log } = deps;
+  const background = new AbortController();
+  const engineAbort = new AbortController();
+  const limiter = new ConcurrencyLimiter(config.maxConcurrentRequests);
+  const informers: Informer<unknown>[] = [];
+  let draining = false;
+  let listening = false;
+
+  const auto = config.autoConfig
+    ? new AutoConfig({
+        ...config.autoConfig,
+        socketPath: config.socketPath,
+        readinessIndicatorFile: config.engine.readinessIndicatorFile,
+        log: log.child?.({ subsystem: 'auto-config' }) ?? log,
+      })
+    : undefined;
+
+  const engineConfig = (): EngineConfigState => {
+    if (!auto) return { ready: true, config: config.engine };
+    const state = auto.state();
+    if (!state.ready) return { ready: false, config: config.engine, reason: state.reason };
+    return {
+      ready: true,
+      config: { ...config.engine, clusterNetwork: '', clusterNetworkConfig: state.config },
+    };
+  };
+
+  const readiness = (): Readiness => {
+    const checks: Readiness['checks'] = {
+      socket: { ok: listening && !draining, ...(draining ? { detail: 'shutting down' } : {}) },
+    };
+    for (const inf of informers)
+      checks[`cache:${inf.resource}`] = { ok: inf.synced, ...(inf.disabled ? { detail: 'disabled' } : {}) };
+    const ec = engineConfig();
+    checks['defaultNetwork'] = { ok: ec.ready, ...(ec.ready ? {} : { detail: ec.reason }) };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  };
+
+  const metrics = new DaemonMetrics({
+    inFlight: () => limiter.inFlight,
+    caches: () => informers.map((i) => ({ resource: i.resource, size: i.size, synced: i.synced })),
+    defaultNetworkReady: () => engineConfig().ready,
+  });
+
+  const client = deps.connect((verb, path, status) => metrics.observeApiRequest(verb, path, status));
+  let cluster: ClusterView | undefined;
+  if (client) {
+    const live = new KubernetesClusterView(client, deps.nodeName ? { nodeName: deps.nodeName } : {});
+    const clog = log.child?.({ subsystem: 'cache' }) ?? log;
+    const pods = deps.nodeName
+      ? new Informer<PodInfo>(client, {
+          resource: 'pods',
+          path: '/api/v1/pods',
+          query: { fieldSelector: `spec.nodeName=${deps.nodeName}` },
+          transform: toCachedPod,
+          log: clog,
+        })
+      : undefined;
+    if (!pods)
+      log.warn({}, 'no node name (MULTINET_NODE_NAME or nodeName): pods are read from the API server');
+    const nads = new Informer<NetworkObject>(client, {
+      resource: 'network-attachment-definitions',
+      path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
+      transform: (o) => toCachedNetworkObject(o, NAD_API_VERSION, NAD_KIND),
+      log: clog,
+    });
+    const networks = new Informer<NetworkObject>(client, {
+      resource: 'networks',
+      path: '/apis/kubernetes.cni.cncf.io/v1/networks',
+      transform: (o) => toCachedNetworkObject(o, LEGACY_API_VERSION, 'Network'),
+      optional: true,
+      log: clog,
+    });
+    informers.push(...(pods ? [pods] : []), nads, networks);
+    cluster = new CachedClusterView({
+      live,
+      client,
+      pods,
+      nads,
+      networks,
+      onLiveRead: (kind) => metrics.observeLiveRead(kind),
+    });
+  } else {
+    log.info({}, 'no API server configured: default network only, no network-status');
+  }
+  const running: Promise<unknown>[] = informers.map((i) => i.start(background.signal));
+
+  const base = deps.buildEngineDeps(config.engine, cluster);
+  const engineDeps: EngineDeps = {
+    ...base,
+    lists: new ObservedDelegateLists(base.lists, (p, c, o, s) => metrics.observeDelegate(p, c, o, s)),
+  };
+  const locks = new ContainerLocks();
+  const server = new SocketServer({
+    socketPath: config.socketPath,
+    uid: deps.uid,
+    log,
+    readiness,
+    handle: (body) =>
+      handleCniRequest(body, {
+        deps: engineDeps,
+        engineConfig,
+        limiter,
+        locks,
+        log,
+        draining: () => draining,
+        signal: engineAbort.signal,
+        observe: (c, o, s) => metrics.observeRequest(c, o, s),
+      }),
+  });
+  const addr = config.metricsAddress
+    ? parseListenAddress(config.metricsAddress, config.metricsAllowNonLoopback)
+    : undefined;
+  const metricsServer = addr
+    ? new MetricsServer({
+        ...addr,
+        log,
+        readiness,
+        metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+      })
+    : undefined;
+
+  try {
+    if (auto) {
+      await auto.rescan();
+      running.push(auto.start(background.signal));
+    }
+    await server.listen();
+    listening = true;
+    await metricsServer?.listen();
+    deps.onListening?.({ socketPath: config.socketPath, metricsPort: metricsServer?.port });
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info({ inFlight: limiter.inFlight, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+  } finally {
+    draining = true;
+    const closed = server.close();
+    const idle = await Promise.race([
+      limiter.whenIdle().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref()),
+    ]);
+    if (!idle) {
+      log.warn({ inFlight: limiter.inFlight }, 'shutdown deadline passed; aborting in-flight requests');
+      engineAbort.abort(new Error('daemon shutting down'));
+      await Promise.race([limiter.whenIdle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      server.closeAllConnections();
+    }
+    await closed;
+    background.abort();
+    await metricsServer?.close();
+    await Promise.allSettled(running);
+    base.close();
+    client?.close();
+    log.info({}, 'stopped');
+  }
+}

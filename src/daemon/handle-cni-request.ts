@@ -1,0 +1,170 @@
+import type { CniRequest } from '../cni/cni-env.ts';
+import { CniError, CniErrorCode } from '../cni/cni-error.ts';
+import { runPluginMain } from '../cni/plugin-main.ts';
+import type { CniResult } from '../cni/result.ts';
+import { SUPPORTED_VERSIONS } from '../cni/versions.ts';
+import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineDeps } from '../engine/engine-deps.ts';
+import { runPodNetworkRequest } from '../engine/engine.ts';
+import type { Logger } from '../engine/logger.ts';
+import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
+import { toCniError } from '../engine/to-cni-error.ts';
+import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
+import type { ContainerLocks } from './container-locks.ts';
+import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from './daemon-wire.ts';
+
+/** The engine options for the next request, or why ADD cannot be served now. */
+export type EngineConfigState =
+  | { ready: true; config: MultinetConfig }
+  | { ready: false; config: MultinetConfig; reason: string };
+
+export interface CniHandlerContext {
+  /** Engine adapters; `config` and `log` are replaced per request. */
+  deps: EngineDeps;
+  engineConfig(): EngineConfigState;
+  limiter: ConcurrencyLimiter;
+  locks: ContainerLocks;
+  log: Logger;
+  /** True once shutdown began: new requests are turned away with code 11. */
+  draining?(): boolean;
+  /** Aborts the engine's work (the shutdown deadline passed). */
+  signal?: AbortSignal;
+  observe?(command: string, outcome: 'success' | 'error' | 'rejected', seconds: number): void;
+  now?(): number;
+}
+
+export interface HandlerAnswer {
+  status: number;
+  json: DaemonCniAnswer;
+}
+
+function errorAnswer(status: number, err: CniError): HandlerAnswer {
+  return { status, json: { exitCode: 1, stdout: `${JSON.stringify(err.toJSON())}\n` } };
+}
+
+/** Validates the wire body: an object with string `config` and string-valued `env`. */
+export function parseDaemonCniRequest(body: unknown): DaemonCniRequest {
+  const b = body as { env?: unknown; config?: unknown } | null;
+  if (typeof b !== 'object' || b === null || typeof b.config !== 'string')
+    throw new CniError(CniErrorCode.DecodingFailure, 'daemon request: "config" must be a string');
+  if (typeof b.env !== 'object' || b.env === null || Array.isArray(b.env))
+    throw new CniError(CniErrorCode.InvalidEnvironment, 'daemon request: "env" must be an object');
+  const env: Record<string, string> = {};
+  for (const key of FORWARDED_ENV) {
+    const v = (b.env as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string')
+      throw new CniError(CniErrorCode.InvalidEnvironment, `daemon request: env ${key} must be a string`);
+    env[key] = v;
+  }
+  return { env, config: b.config };
+}
+
+function podFields(args: [string, string][]): Record<string, string> {
+  const get = (k: string) => args.find(([key]) => key === k)?.[1];
+  const ns = get('K8S_POD_NAMESPACE');
+  const name = get('K8S_POD_NAME');
+  const uid = get('K8S_POD_UID');
+  return { ...(ns && name ? { pod: `${ns}/${name}` } : {}), ...(uid ? { podUid: uid } : {}) };
+}
+
+/**
+ * One CNI call forwarded by the shim, as a plain async function (the socket server is an
+ * adapter around it). Same protocol semantics as the thin plugin (runPluginMain: variable
+ * checks, version checks, result conversion, error objects on stdout), then the engine.
+ * Precedence: engine options come from the daemon's config (and its live default network);
+ * the call's own config supplies only what describes the call: cniVersion, name, runtimeConfig.
+ */
+export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): Promise<HandlerAnswer> {
+  const now = ctx.now ?? (() => performance.now());
+  const t0 = now();
+  let request: DaemonCniRequest;
+  try {
+    request = parseDaemonCniRequest(body);
+  } catch (err) {
+    return errorAnswer(400, toCniError(err));
+  }
+  const command = request.env['CNI_COMMAND'] ?? '';
+  if (command === 'VERSION') {
+    const out = await runPluginMain(request.env, request.config, versionOnly);
+    return { status: 200, json: { exitCode: out.exitCode, stdout: out.stdout } };
+  }
+  const label = /^[A-Z]{1,8}$/.test(command) ? command : 'invalid';
+  if (ctx.draining?.()) {
+    ctx.observe?.(label, 'rejected', 0);
+    return errorAnswer(
+      503,
+      new CniError(CniErrorCode.TryAgainLater, 'multinet daemon is shutting down', 'try again later'),
+    );
+  }
+  const release = ctx.limiter.tryAcquire();
+  if (!release) {
+    ctx.observe?.(label, 'rejected', 0);
+    ctx.log.warn({ command, containerId: request.env['CNI_CONTAINERID'], max: ctx.limiter.max }, 'saturated');
+    return errorAnswer(
+      503,
+      new CniError(
+        CniErrorCode.TryAgainLater,
+        'multinet daemon is busy',
+        `${ctx.limiter.max} requests in flight (maxConcurrentRequests); try again later`,
+      ),
+    );
+  }
+  let unlock: (() => void) | undefined;
+  try {
+    const containerId = request.env['CNI_CONTAINERID'] ?? '';
+    if (containerId !== '') unlock = await ctx.locks.acquire(containerId);
+    let fields: Record<string, unknown> = { command, containerId };
+    const run = async (req: CniRequest): Promise<CniResult | undefined> => {
+      fields = { ...fields, ...podFields(req.args) };
+      const log = ctx.log.child?.(fields) ?? ctx.log;
+      const state = ctx.engineConfig();
+      if (!state.ready && (req.command === 'ADD' || req.command === 'CHECK'))
+        throw new CniError(CniErrorCode.TryAgainLater, 'multinet: default network not ready', state.reason);
+      if (!state.ready && req.command === 'STATUS')
+        throw new CniError(CniErrorCode.NotAvailable, 'multinet: default network not ready', state.reason);
+      const plugin = multinetPluginObject(req);
+      const runtimeConfig = plugin['runtimeConfig'];
+      const config: MultinetConfig = {
+        ...state.config,
+        cniVersion: req.config?.cniVersion ?? state.config.cniVersion,
+        name: req.config?.name ?? state.config.name,
+        runtimeConfig:
+          typeof runtimeConfig === 'object' && runtimeConfig !== null && !Array.isArray(runtimeConfig)
+            ? (runtimeConfig as Record<string, unknown>)
+            : {},
+      };
+      try {
+        return await runPodNetworkRequest({ ...ctx.deps, config, log }, toPodNetworkRequest(req), ctx.signal);
+      } catch (err) {
+        throw toCniError(err);
+      }
+    };
+    const out = await runPluginMain(request.env, request.config, {
+      supportedVersions: SUPPORTED_VERSIONS,
+      add: async (req) => (await run(req))!,
+      del: async (req) => void (await run(req)),
+      check: async (req) => void (await run(req)),
+      gc: async (req) => void (await run(req)),
+      status: async (req) => void (await run(req)),
+    });
+    const seconds = (now() - t0) / 1000;
+    const outcome = out.exitCode === 0 ? 'success' : 'error';
+    ctx.observe?.(label, outcome, seconds);
+    const summary = { ...fields, exitCode: out.exitCode, ms: Math.round(seconds * 1000) };
+    if (out.exitCode === 0) ctx.log.info(summary, 'CNI request done');
+    else ctx.log.warn({ ...summary, error: out.stdout.trim().slice(0, 2000) }, 'CNI request failed');
+    return { status: 200, json: { exitCode: out.exitCode, stdout: out.stdout } };
+  } finally {
+    unlock?.();
+    release();
+  }
+}
+
+/** VERSION needs no engine: runPluginMain answers it before calling any handler. */
+const versionOnly = {
+  supportedVersions: SUPPORTED_VERSIONS,
+  add: () => Promise.reject(new Error('unreachable')),
+  del: () => Promise.resolve(),
+  check: () => Promise.resolve(),
+};

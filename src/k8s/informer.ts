@@ -1,0 +1,213 @@
+import type { Logger } from '../engine/logger.ts';
+import { applyWatchEvent, objectKey, resourceVersionOf } from './informer-event.ts';
+import type { KubeRestClient } from './kube-rest-client.ts';
+import { apiErrorMessage } from './kube-rest-client.ts';
+
+/** The two calls an informer makes (KubeRestClient; a fake in unit tests). */
+export type WatchClient = Pick<KubeRestClient, 'request' | 'watch'>;
+
+export interface InformerOptions<T> {
+  /** For logs and metrics: "pods", "network-attachment-definitions", "networks". */
+  resource: string;
+  /** Collection path, e.g. /api/v1/pods (all namespaces). */
+  path: string;
+  /** Extra query parameters for list and watch, e.g. { fieldSelector: 'spec.nodeName=n1' }. */
+  query?: Record<string, string>;
+  transform(obj: Record<string, unknown>): T;
+  /** A 404 on the first list (the CRD is not installed) disables the informer instead of retrying. */
+  optional?: boolean;
+  log: Logger;
+  pageSize?: number;
+  /** Server-side watch timeout; the client gives up 30 s later if the stream went silent. */
+  watchTimeoutSeconds?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A list+watch cache of one resource (client-go's reflector, reduced): list in pages, then watch
+ * from the list's resourceVersion; re-watch when the server ends a watch, re-list on 410 Gone,
+ * back off exponentially on errors. The store is swapped whole after each list, so readers keep
+ * the previous view while a re-list runs.
+ */
+export class Informer<T> {
+  private store = new Map<string, T>();
+  private rv: string | undefined;
+  private syncedFlag = false;
+  private disabledFlag = false;
+  private readonly syncWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly client: WatchClient,
+    private readonly opts: InformerOptions<T>,
+  ) {}
+
+  get resource(): string {
+    return this.opts.resource;
+  }
+  /** True once the first list completed (or the informer was disabled: nothing to wait for). */
+  get synced(): boolean {
+    return this.syncedFlag;
+  }
+  /** True when the resource does not exist on this API server (optional informers only). */
+  get disabled(): boolean {
+    return this.disabledFlag;
+  }
+  get size(): number {
+    return this.store.size;
+  }
+  get(namespace: string, name: string): T | undefined {
+    return this.store.get(`${namespace}/${name}`);
+  }
+
+  /** Resolves when synced (or disabled); never rejects. */
+  whenSynced(): Promise<void> {
+    if (this.syncedFlag) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** Runs until `signal` aborts. */
+  async start(signal: AbortSignal): Promise<void> {
+    const sleep = this.opts.sleep ?? abortableSleep;
+    const initial = this.opts.backoffInitialMs ?? 500;
+    let delay = initial;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.list(signal);
+          needList = false;
+        }
+        const outcome = await this.watch(signal);
+        delay = initial;
+        if (outcome === 'gone') needList = true;
+        continue;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof HttpStatusError && err.status === 404 && this.opts.optional && !this.syncedFlag) {
+          this.opts.log.info(
+            { resource: this.opts.resource },
+            'resource not served by the API server; informer disabled',
+          );
+          this.disabledFlag = true;
+          this.markSynced();
+          return;
+        }
+        if (err instanceof HttpStatusError && err.status === 410) needList = true;
+        this.opts.log.warn(
+          {
+            resource: this.opts.resource,
+            err: err instanceof Error ? err.message : String(err),
+            retryInMs: delay,
+          },
+          'informer error; retrying',
+        );
+        await sleep(delay * (0.8 + Math.random() * 0.4), signal).catch(() => undefined);
+        delay = Math.min(delay * 2, this.opts.backoffMaxMs ?? 30_000);
+      }
+    }
+  }
+
+  private url(params: Record<string, string>): string {
+    const q = new URLSearchParams({ ...this.opts.query, ...params });
+    return `${this.opts.path}?${q.toString()}`;
+  }
+
+  private async list(signal: AbortSignal): Promise<void> {
+    const next = new Map<string, T>();
+    let cont = '';
+    let rv: string | undefined;
+    do {
+      const res = await this.client.request(
+        'GET',
+        this.url({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) }),
+        undefined,
+        undefined,
+        signal,
+      );
+      if (res.status !== 200)
+        throw new HttpStatusError(res.status, `list ${this.opts.resource}: ${apiErrorMessage(res)}`);
+      const body = JSON.parse(res.body) as { metadata?: Record<string, unknown>; items?: unknown[] };
+      for (const item of body.items ?? []) {
+        if (typeof item !== 'object' || item === null) continue;
+        const key = objectKey(item as Record<string, unknown>);
+        if (key !== undefined) next.set(key, this.opts.transform(item as Record<string, unknown>));
+      }
+      rv = resourceVersionOf(body as Record<string, unknown>) ?? rv;
+      cont = typeof body.metadata?.['continue'] === 'string' ? body.metadata['continue'] : '';
+    } while (cont !== '');
+    this.store = next;
+    this.rv = rv;
+    this.opts.log.debug({ resource: this.opts.resource, items: next.size, resourceVersion: rv }, 'listed');
+    this.markSynced();
+  }
+
+  /** One watch stream; 'gone' when the resourceVersion expired. */
+  private async watch(signal: AbortSignal): Promise<'ended' | 'gone'> {
+    const timeout = this.opts.watchTimeoutSeconds ?? 300;
+    const silent = AbortSignal.timeout((timeout + 30) * 1000);
+    const both = AbortSignal.any([signal, silent]);
+    let gone = false;
+    let failure: string | undefined;
+    const params: Record<string, string> = {
+      watch: '1',
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeout),
+    };
+    if (this.rv) params['resourceVersion'] = this.rv;
+    let status: number;
+    try {
+      status = await this.client.watch(
+        this.url(params),
+        (line) => {
+          if (gone) return;
+          const out = applyWatchEvent(this.store, line, this.opts.transform);
+          if (out.kind === 'applied' || out.kind === 'bookmark') this.rv = out.resourceVersion ?? this.rv;
+          else if (out.kind === 'gone') gone = true;
+          else if (out.kind === 'error') failure = out.message;
+        },
+        both,
+      );
+    } catch (err) {
+      // The silence watchdog fired: start a new watch from where we are.
+      if (silent.aborted && !signal.aborted) return 'ended';
+      throw err;
+    }
+    if (gone) return 'gone';
+    if (status === 410) return 'gone';
+    if (status !== 200) throw new HttpStatusError(status, `watch ${this.opts.resource}: HTTP ${status}`);
+    if (failure) throw new Error(`watch ${this.opts.resource}: ${failure}`);
+    return 'ended';
+  }
+
+  private markSynced(): void {
+    if (this.syncedFlag) return;
+    this.syncedFlag = true;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
