@@ -21,6 +21,8 @@ commands:
   validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
   explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
                              print the attachment plan for a pod without running anything
+  install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR] [--watch]
+                             install the shim (thick) or plugin (thin) into the host's CNI bin dir atomically
   demo [--keep] [--state DIR] [-o json]
                              two pods with several networks on this machine (root); "demo down" removes a kept scene
   status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
@@ -138,6 +140,48 @@ async function status(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function install(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      type: { type: 'string' },
+      'bin-dir': { type: 'string' },
+      source: { type: 'string' },
+      'cni-conf-dir': { type: 'string' },
+      'host-cni-conf-dir': { type: 'string' },
+      watch: { type: 'boolean', default: false },
+    },
+  });
+  if ((values.type !== 'thick' && values.type !== 'thin') || !values['bin-dir']) {
+    io.stderr(
+      'usage: multinet install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--watch]\n',
+    );
+    return 2;
+  }
+  const { runInstall, writeThinKubeconfig } = await import('./install-command.ts');
+  const opts = {
+    type: values.type,
+    binDir: values['bin-dir'],
+    ...(values.source ? { source: values.source } : {}),
+    ...(values['cni-conf-dir'] ? { cniConfDir: values['cni-conf-dir'] } : {}),
+    ...(values['host-cni-conf-dir'] ? { hostCniConfDir: values['host-cni-conf-dir'] } : {}),
+    env: io.env,
+    log: (s: string) => io.stdout(`${s}\n`),
+  } as const;
+  try {
+    await runInstall(opts);
+    // Bound ServiceAccount tokens rotate: keep the host's copy fresh for the thin plugin.
+    while (values.watch && values.type === 'thin' && !io.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 60_000));
+      if (await writeThinKubeconfig(opts)) io.stdout('refreshed the ServiceAccount token\n');
+    }
+    return 0;
+  } catch (err) {
+    io.stderr(`multinet install: ${describeCause(err)}\n`);
+    return 1;
+  }
+}
+
 async function demo(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -188,6 +232,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return status(rest, io);
     case 'demo':
       return demo(rest, io);
+    case 'install':
+      return install(rest, io);
     case 'daemon': {
       const { runDaemonMain } = await import('../bin/daemon-main.ts');
       return runDaemonMain(rest, io);

@@ -187,6 +187,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--tls-private-key-file=${pki.servingKey}`,
         `--client-ca-file=${pki.caCert}`,
         '--authorization-mode=Node,RBAC',
+        // CNI DaemonSets are privileged (they create interfaces on the node).
+        '--allow-privileged=true',
         `--service-account-key-file=${pki.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

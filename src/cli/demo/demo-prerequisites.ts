@@ -39,7 +39,10 @@ export async function checkDemoPrerequisites(step: (what: string) => void): Prom
     await runCommand(['apt-get', 'update', '-qq'], { timeoutMs: 300_000 });
     const r = await runCommand(['apt-get', 'install', '-y', '-qq', ...pkgs], {
       timeoutMs: 600_000,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        DEBIAN_FRONTEND: 'noninteractive',
+      },
     });
     if (r.code !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed: ${r.stderr.trim()}`);
   }
