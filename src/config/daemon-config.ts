@@ -18,6 +18,11 @@ export interface DaemonConfig {
   metricsAllowNonLoopback: boolean;
   shutdownTimeoutMs: number;
   autoConfig: AutoConfigOptions | undefined;
+  /**
+   * Local mode (no Kubernetes): pods, NADs and Networks come from this directory of manifests,
+   * and network-status goes to files beside them (docs/local-mode.md). "" = off.
+   */
+  localDir: string;
 }
 
 export interface AutoConfigOptions {
@@ -108,6 +113,7 @@ export function parseDaemonConfig(text: string): DaemonConfig {
     ),
     metricsAddress: get(obj, 'metricsAddress', 'string', DAEMON_DEFAULTS.metricsAddress),
     metricsAllowNonLoopback: get(obj, 'metricsAllowNonLoopback', 'boolean', false),
+    localDir: path(obj, 'localDir', ''),
     shutdownTimeoutMs:
       integer(obj, 'shutdownTimeoutSeconds', DAEMON_DEFAULTS.shutdownTimeoutSeconds, 0, 3600) * 1000,
     autoConfig: auto

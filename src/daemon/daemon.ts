@@ -7,6 +7,7 @@ import type { Logger } from '../engine/logger.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
 import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
 import { Informer } from '../k8s/informer.ts';
+import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
 import { toCachedNetworkObject, toCachedPod } from '../k8s/informer-objects.ts';
 import type { KubeRestClient, RequestObserver } from '../k8s/kube-rest-client.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
@@ -89,9 +90,18 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     defaultNetworkReady: () => engineConfig().ready,
   });
 
-  const client = deps.connect((verb, path, status) => metrics.observeApiRequest(verb, path, status));
+  const client = config.localDir
+    ? undefined
+    : deps.connect((verb, path, status) => metrics.observeApiRequest(verb, path, status));
   let cluster: ClusterView | undefined;
-  if (client) {
+  let local: DirectoryClusterView | undefined;
+  if (config.localDir) {
+    local = new DirectoryClusterView(config.localDir, (file, reason) =>
+      log.warn({ file, reason }, 'local mode: manifest skipped'),
+    );
+    cluster = local;
+    log.info({ dir: config.localDir }, 'local mode: pods and networks from manifests');
+  } else if (client) {
     const live = new KubernetesClusterView(client, deps.nodeName ? { nodeName: deps.nodeName } : {});
     const clog = log.child?.({ subsystem: 'cache' }) ?? log;
     const pods = deps.nodeName
@@ -131,6 +141,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     log.info({}, 'no API server configured: default network only, no network-status');
   }
   const running: Promise<unknown>[] = informers.map((i) => i.start(background.signal));
+  if (local) await local.start(background.signal);
 
   const base = deps.buildEngineDeps(config.engine, cluster);
   const engineDeps: EngineDeps = {
