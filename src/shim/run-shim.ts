@@ -119,7 +119,8 @@ export async function runShim(
       failure = err instanceof Error ? err.message : String(err);
     }
     const retryable = res === undefined || res.status === 503;
-    if (!retryable || deps.now() + delay > deadline) {
+    const remaining = deadline - deps.now();
+    if (!retryable || remaining <= 0) {
       if (res === undefined)
         return cniError(
           11,
@@ -137,7 +138,8 @@ export async function runShim(
         );
       return { stdout: answer.stdout, stderr: '', exitCode: answer.exitCode };
     }
-    await deps.sleep(delay);
+    // The last try lands on the deadline itself.
+    await deps.sleep(Math.min(delay, remaining));
     delay = Math.min(delay * 2, 1_000);
   }
 }
