@@ -93,10 +93,10 @@ describe('Informer', () => {
     assert.deepEqual(
       c.requests.map((r) => decodeURIComponent(r)),
       [
-        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=500',
-        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=500&continue=tok',
+        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=100',
+        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=100&continue=tok',
         'WATCH /api/v1/pods?fieldSelector=spec.nodeName=n1&watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=10',
-        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=500',
+        'GET /api/v1/pods?fieldSelector=spec.nodeName=n1&limit=100',
         'WATCH /api/v1/pods?fieldSelector=spec.nodeName=n1&watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=20',
       ],
     );

@@ -130,7 +130,7 @@ export class Informer<T> {
     do {
       const res = await this.client.request(
         'GET',
-        this.url({ limit: String(this.opts.pageSize ?? 500), ...(cont ? { continue: cont } : {}) }),
+        this.url({ limit: String(this.opts.pageSize ?? 100), ...(cont ? { continue: cont } : {}) }),
         undefined,
         undefined,
         signal,

@@ -16,6 +16,7 @@ import { PLUGIN_DIR, PLUGIN_ENV, type NetnsTopology } from '../support/netns.ts'
 
 export const SHIM = join(REPO_ROOT, 'dist/multinet-shim.js');
 let shimBuilt = false;
+let daemonBuilt = false;
 
 /** `npm run build:shim` once per test process: the tests run the artefact we ship. */
 export function buildShim(): string {
@@ -24,6 +25,15 @@ export function buildShim(): string {
     shimBuilt = true;
   }
   return SHIM;
+}
+
+/** `npm run build:daemon` once: the single-file daemon an image would run (memory figures). */
+export function buildDaemonBundle(): string[] {
+  if (!daemonBuilt) {
+    execFileSync('npm', ['run', '-s', 'build:daemon'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    daemonBuilt = true;
+  }
+  return [process.execPath, '--max-semi-space-size=2', join(REPO_ROOT, 'dist/multinet.mjs')];
 }
 
 export interface LogLine {
@@ -114,7 +124,7 @@ export async function startDaemon(
   topo: NetnsTopology,
   setup: DaemonSetup,
   config: Record<string, unknown>,
-  opts: { waitReady?: boolean } = {},
+  opts: { waitReady?: boolean; /** Default: this checkout's source through tsx. */ command?: string[] } = {},
 ): Promise<DaemonProcess> {
   await writeFile(
     setup.configFile,
@@ -134,10 +144,7 @@ export async function startDaemon(
     [
       `--net=${topo.nodePath}`,
       '--',
-      process.execPath,
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'src/bin/multinet.ts'),
+      ...(opts.command ?? [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/bin/multinet.ts')]),
       'daemon',
       '--config',
       setup.configFile,
