@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FSWatcher } from 'node:fs';
 import { watch } from 'node:fs';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../engine/logger.ts';
 import { writeFileAtomic } from '../host/atomic-file.ts';
@@ -208,6 +208,8 @@ export class AutoConfig {
     );
     const onDisk = await readFile(this.outputPath, 'utf8').catch(() => undefined);
     if (onDisk === text) return;
+    // The runtime's conf dir may not exist yet on a fresh node (OpenShift's is created late).
+    await mkdir(this.deps.cniConfDir, { recursive: true });
     await writeFileAtomic(this.outputPath, text, 0o600);
     this.deps.log.info(
       { file: this.outputPath, primary: basename(primary.name), replaced: onDisk !== undefined },

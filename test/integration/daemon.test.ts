@@ -192,6 +192,51 @@ describe('multinet daemon + shim (real plugins, no API server)', { timeout: 120_
     assert.deepEqual(await allocations(topo.dataDir, 'podnet'), []);
   });
 
+  it('restart under load: ADDs get 11 while the daemon is down, all succeed, DEL leaves nothing', async (t) => {
+    buildShim();
+    const topo = await NetnsTopology.create(t);
+    const setup = await daemonDirs(topo);
+    await writeFile(
+      join(setup.confDir, '10-podnet.conflist'),
+      JSON.stringify(bridgeConf(topo, { subnet: '10.66.0.0/24', bridge: 'mnd3' })),
+    );
+    const first = await startDaemon(t, topo, setup, {});
+    const shimConf = JSON.parse(
+      await readFile(join(setup.confDir, '00-multinet.conflist'), 'utf8'),
+    ) as Record<string, unknown>;
+    const pods = await Promise.all(Array.from({ length: 12 }, () => topo.addPod()));
+    const call = (command: 'ADD' | 'DEL', i: number) =>
+      shimCall(topo, shimConf, {
+        command,
+        containerId: `r${i}`,
+        netns: pods[i]!.path,
+        args: podArgs(`r${i}`),
+      });
+    let retried = 0;
+    const adds = Promise.all(
+      pods.map(async (_, i) => {
+        await sleep(i * 80);
+        for (;;) {
+          const r = await call('ADD', i);
+          if (r.exitCode === 0) return;
+          assert.equal(r.json?.['code'], 11, r.stdout);
+          retried++;
+          await sleep(150);
+        }
+      }),
+    );
+    await sleep(300);
+    assert.equal(await first.stop(), 0);
+    await sleep(300);
+    await startDaemon(t, topo, setup, {});
+    await adds;
+    assert.ok(retried > 0, 'some ADDs met the daemon down');
+    const addresses = await Promise.all(pods.map(async (p) => (await addressesOf(p.name, 'eth0'))[0]));
+    assert.equal(new Set(addresses).size, pods.length, `distinct addresses: ${addresses.join(' ')}`);
+    for (let i = 0; i < pods.length; i++) assert.equal((await call('DEL', i)).exitCode, 0);
+    assert.deepEqual(await allocations(topo.dataDir, 'podnet'), []);
+  });
+
   it('refuses a socket directory others can write to, and a second daemon on a live socket', async (t) => {
     const topo = await NetnsTopology.create(t);
     const setup = await daemonDirs(topo);
