@@ -1,6 +1,9 @@
 // Runs node's test runner over every *.test.ts under the given directories.
-// Node 20's --test does not expand globs, so the file list is built here.
-import { readdirSync, statSync } from 'node:fs';
+// Node 20's --test does not expand globs, so the file list is built here. With
+// TEST_SUMMARY_FILE set, a TAP copy of the run is parsed and "pass fail skipped" appended there,
+// so scripts/test.sh can print one closing line for all suites.
+import { mkdtempSync, readdirSync, readFileSync, appendFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -21,9 +24,24 @@ if (files.length === 0) {
   console.error(`no test files under ${dirs.join(', ')}`);
   process.exit(1);
 }
-const res = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files],
-  { stdio: 'inherit' },
-);
+const concurrency = flags.some((f) => f.startsWith('--test-concurrency')) ? [] : ['--test-concurrency=1'];
+const summaryFile = process.env.TEST_SUMMARY_FILE;
+const tmp = summaryFile ? mkdtempSync(join(tmpdir(), 'mn-tap-')) : undefined;
+const reporters = tmp
+  ? [
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${join(tmp, 'run.tap')}`,
+    ]
+  : [];
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files], {
+  stdio: 'inherit',
+});
+if (tmp) {
+  const tap = readFileSync(join(tmp, 'run.tap'), 'utf8');
+  const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+  appendFileSync(summaryFile, `${count('pass')} ${count('fail') + count('cancelled')} ${count('skipped')}\n`);
+  rmSync(tmp, { recursive: true, force: true });
+}
 process.exit(res.status ?? 1);

@@ -9,6 +9,7 @@ need_pkgs=()
 command -v ip >/dev/null || need_pkgs+=(iproute2)
 command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v nsenter >/dev/null || need_pkgs+=(util-linux)
+command -v ping >/dev/null || need_pkgs+=(iputils-ping)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -25,6 +26,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-if [ -x tools/build.sh ]; then
+# The Go-built test components (kube-apiserver, etcd, ...) are not needed by the demo.
+if [ -x tools/build.sh ] && [ -z "${MULTINET_SKIP_TOOLS:-}" ]; then
   tools/build.sh
 fi

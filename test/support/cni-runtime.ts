@@ -56,6 +56,9 @@ export function runCni(
     '--',
     'unshare',
     '--mount',
+    // slave: pod namespaces created later (bind mounts under /run/netns) still show up inside.
+    '--propagation',
+    'slave',
     'sh',
     '-c',
     'mount --bind "$0" /var/lib/cni/networks && exec "$@"',

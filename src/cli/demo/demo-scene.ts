@@ -57,6 +57,9 @@ function inNode(p: DemoPaths, argv: string[]): string[] {
     '--',
     'unshare',
     '--mount',
+    // slave: pod namespaces created later (bind mounts under /run/netns) still show up inside.
+    '--propagation',
+    'slave',
     'sh',
     '-c',
     'mount --bind "$0" /var/lib/cni/networks && exec "$@"',
@@ -137,10 +140,13 @@ export class DemoScene {
     step('multinet daemon (local mode, shim-to-daemon path as in production)');
     const log = openSync(p.daemonLog, 'a', 0o600);
     const [cmd, ...args] = inNode(p, [process.execPath, DIST_MULTINET, 'daemon', '--config', p.daemonConfig]);
+    // Detached: with --keep the daemon outlives this command (demo down stops it by pid).
     this.daemon = spawn(cmd!, args, {
+      detached: true,
       stdio: ['ignore', log, log],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });
+    this.daemon.unref();
     await writeFile(join(p.state, 'daemon.pid'), String(this.daemon.pid));
     await this.waitForSocket();
     for (const pod of PODS) {
@@ -196,7 +202,9 @@ export class DemoScene {
 export async function teardownDemo(p: DemoPaths): Promise<string[]> {
   const done: string[] = [];
   const pid = Number(await readFile(join(p.state, 'daemon.pid'), 'utf8').catch(() => ''));
-  if (pid > 0) {
+  // Only a process that still is our daemon: a stale pid file may name a reused pid.
+  const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+  if (cmdline.includes(p.daemonConfig)) {
     try {
       process.kill(pid, 'SIGTERM');
       done.push(`stopped daemon ${pid}`);
