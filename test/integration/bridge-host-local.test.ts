@@ -92,7 +92,12 @@ test('DEL after the pod namespace is gone still releases the IP', async (t) => {
   await topo.removePod(a);
   await runner.del(list, { ...topo.runtimeConf(a), netns: '' }); // runtimes send an empty CNI_NETNS then
   assert.deepEqual(await allocations(topo.dataDir, 'br-net'), [ipB]);
-  const vethsAfter = (await linksIn(topo.node)).filter((l) => l.linkinfo?.info_kind === 'veth').length;
+  // The kernel tears a deleted namespace down asynchronously: wait for the host end to go.
+  let vethsAfter = vethsBefore;
+  for (let i = 0; i < 50 && vethsAfter !== vethsBefore - 1; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    vethsAfter = (await linksIn(topo.node)).filter((l) => l.linkinfo?.info_kind === 'veth').length;
+  }
   assert.equal(vethsAfter, vethsBefore - 1, 'the host end went with the pod namespace');
   await runner.del(list, { ...topo.runtimeConf(a), netns: '' });
   await runner.del(list, topo.runtimeConf(b));
