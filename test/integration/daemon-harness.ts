@@ -5,35 +5,50 @@
  * also when the test failed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../support/control-plane.ts';
 import { runCni, type CniCall, type CniOutcome } from '../support/cni-runtime.ts';
 import { PLUGIN_DIR, PLUGIN_ENV, type NetnsTopology } from '../support/netns.ts';
 
-export const SHIM = join(REPO_ROOT, 'dist/multinet-shim.js');
-let shimBuilt = false;
-let daemonBuilt = false;
-
-/** `npm run build:shim` once per test process: the tests run the artefact we ship. */
-export function buildShim(): string {
-  if (!shimBuilt) {
-    execFileSync('npm', ['run', '-s', 'build:shim'], { cwd: REPO_ROOT, stdio: 'ignore' });
-    shimBuilt = true;
-  }
-  return SHIM;
+/**
+ * Runs the package.json build script `name` with its output redirected into a directory of this
+ * test process: the tests run exactly the artefact we ship, and parallel test runs do not race
+ * on dist/. Built once per process.
+ */
+const built = new Map<string, string>();
+function buildArtefact(name: string, shippedPath: string): string {
+  const hit = built.get(name);
+  if (hit) return hit;
+  const script = (
+    JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts[name];
+  if (!script?.includes(shippedPath))
+    throw new Error(`package.json script ${name} does not write ${shippedPath}`);
+  const dir = mkdtempSync(join(tmpdir(), 'mn-build-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, basename(shippedPath));
+  execFileSync('sh', ['-c', script.replaceAll(shippedPath, out)], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+    env: { ...process.env, PATH: `${join(REPO_ROOT, 'node_modules/.bin')}:${process.env['PATH']}` },
+  });
+  built.set(name, out);
+  return out;
 }
 
-/** `npm run build:daemon` once: the single-file daemon an image would run (memory figures). */
+/** `npm run build:shim`, into a private path. */
+export function buildShim(): string {
+  return buildArtefact('build:shim', 'dist/multinet-shim.js');
+}
+
+/** `npm run build:daemon`: the single-file daemon an image would run (memory figures). */
 export function buildDaemonBundle(): string[] {
-  if (!daemonBuilt) {
-    execFileSync('npm', ['run', '-s', 'build:daemon'], { cwd: REPO_ROOT, stdio: 'ignore' });
-    daemonBuilt = true;
-  }
-  return [process.execPath, '--max-semi-space-size=2', join(REPO_ROOT, 'dist/multinet.mjs')];
+  return [process.execPath, '--max-semi-space-size=2', buildArtefact('build:daemon', 'dist/multinet.mjs')];
 }
 
 export interface LogLine {
