@@ -1,3 +1,4 @@
+import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
 
 /** Network configurations are a few KiB; anything near this is a mistake or an attack. */
@@ -19,7 +20,7 @@ export function parseBoundedJson(input: string | Buffer, what: string, maxBytes 
     );
   }
   const text = typeof input === 'string' ? input : input.toString('utf8');
-  const depth = maxNestingDepth(text);
+  const depth = jsonNestingDepth(text);
   if (depth > MAX_JSON_DEPTH) {
     throw new CniError(
       CniErrorCode.DecodingFailure,
@@ -37,29 +38,6 @@ export function parseBoundedJson(input: string | Buffer, what: string, maxBytes 
       { cause: err },
     );
   }
-}
-
-/** Bracket depth outside string literals; cheap and non-recursive. */
-function maxNestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > max) max = depth;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    }
-  }
-  return max;
 }
 
 export function isJsonObject(value: unknown): value is Record<string, unknown> {

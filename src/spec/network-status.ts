@@ -1,4 +1,4 @@
-import { jsonNestingDepth } from './json-nesting-depth.ts';
+import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import { stripPrefixLength } from './ip-address.ts';
 import { SpecError, escapeForMessage } from './spec-error.ts';
 

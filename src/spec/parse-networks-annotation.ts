@@ -1,5 +1,5 @@
 import { dns1123LabelProblem } from './dns-1123.ts';
-import { jsonNestingDepth } from './json-nesting-depth.ts';
+import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import type { NetworkSelectionElement } from './network-selection-element.ts';
 import { SpecError, escapeForMessage, quoteValue } from './spec-error.ts';
 import { validateNetworkSelections } from './validate-network-selection.ts';

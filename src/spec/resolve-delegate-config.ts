@@ -1,5 +1,5 @@
 import { injectNetworkName } from './inject-network-name.ts';
-import { jsonNestingDepth } from './json-nesting-depth.ts';
+import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import type { NetworkDefinition } from './network-definition.ts';
 import { pluginTypeProblem } from './plugin-type.ts';
 import { SpecError, escapeForMessage, quoteValue } from './spec-error.ts';

@@ -5,7 +5,7 @@ import { dns1123LabelProblem, dns1123SubdomainProblem } from './dns-1123.ts';
 import { infinibandGuidProblem, macAddressProblem } from './hardware-address.ts';
 import { interfaceNameProblem } from './interface-name.ts';
 import { ipAddressProblem, ipOrCidrProblem, stripPrefixLength } from './ip-address.ts';
-import { jsonNestingDepth } from './json-nesting-depth.ts';
+import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import { pluginTypeProblem } from './plugin-type.ts';
 
 const valid = (problem: string | undefined, what: string) => deepStrictEqual(problem, undefined, what);
