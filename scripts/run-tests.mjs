@@ -19,7 +19,8 @@ function collect(dir, out) {
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
 const dirs = args.filter((a) => !a.startsWith('--'));
-const files = dirs.flatMap((d) => collect(d, [])).sort();
+// Directories are searched for *.test.ts; a file argument is taken as it is.
+const files = dirs.flatMap((d) => (statSync(d).isDirectory() ? collect(d, []) : [d])).sort();
 if (files.length === 0) {
   console.error(`no test files under ${dirs.join(', ')}`);
   process.exit(1);
@@ -35,9 +36,13 @@ const reporters = tmp
       `--test-reporter-destination=${join(tmp, 'run.tap')}`,
     ]
   : [];
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files], {
-  stdio: 'inherit',
-});
+const res = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 if (tmp) {
   const tap = readFileSync(join(tmp, 'run.tap'), 'utf8');
   const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);

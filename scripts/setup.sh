@@ -11,6 +11,11 @@ command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v nsenter >/dev/null || need_pkgs+=(util-linux)
 command -v ping >/dev/null || need_pkgs+=(iputils-ping)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+# The containerd e2e: a real runtime, and a static C pause program for its sandbox image.
+command -v containerd >/dev/null || need_pkgs+=(containerd)
+command -v runc >/dev/null || need_pkgs+=(runc)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need_pkgs[*]} (run as root, or: apt-get install -y ${need_pkgs[*]})" >&2

@@ -10,6 +10,7 @@ bash scripts/setup.sh
 echo "== build (the e2e tests and the demo exec the built plugin, daemon and shim)"
 npm run --silent build
 npm run --silent build:shim >/dev/null
+npm run --silent build:daemon >/dev/null
 
 echo "== lint / format / types"
 npx eslint .
