@@ -197,7 +197,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say(`\n${ok ? paint(o.color, '32', 'demo OK') : paint(o.color, '31', 'demo FAILED')}`);
     return { ok, pods, ping: pingResult, leftovers, kept: false };
   } catch (err) {
-    if (!o.keep) await teardownDemo(paths);
+    if (!o.keep || o.signal.aborted) await teardownDemo(paths);
+    if (o.signal.aborted) throw new Error('interrupted: everything the demo made has been removed');
     throw err;
   } finally {
     o.signal.removeEventListener('abort', abort);
