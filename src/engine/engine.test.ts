@@ -339,3 +339,27 @@ describe('engine with podSource "runtime" (containerd without an API server)', (
     assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-b net1']);
   });
 });
+
+describe('engine STATUS and GC', () => {
+  it('STATUS asks every always-attached delegate (default network and defaultNetworks)', async () => {
+    const { deps, lists, cluster } = setup();
+    cluster.addNad('kube-system', 'always', conf('always'));
+    deps.config.defaultNetworks = ['always'];
+    await runPodNetworkRequest(deps, request('STATUS'));
+    assert.deepEqual(lists.calls, ['STATUS cluster-net', 'STATUS always']);
+  });
+
+  it('GC deletes pods the runtime no longer lists, then forwards GC to every delegate network', async () => {
+    const { deps, lists, plans } = setup('net-a');
+    await runPodNetworkRequest(deps, request('ADD'));
+    await runPodNetworkRequest(deps, { ...request('ADD'), containerId: 'c2' });
+    lists.calls = [];
+    await runPodNetworkRequest(deps, {
+      ...request('GC'),
+      validAttachments: [{ containerId: 'c2', ifName: 'eth0' }],
+    });
+    assert.deepEqual(lists.calls.slice(0, 2), ['DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.calls.slice(2).sort(), ['GC cluster-net', 'GC net-a']);
+    assert.deepEqual([...plans.plans.keys()], ['c2']);
+  });
+});
