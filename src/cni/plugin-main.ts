@@ -86,7 +86,7 @@ export async function runPluginMain(
     }
     return { stdout: '', stderr: '', exitCode: 0 };
   } catch (err) {
-    const error = toCniError(err);
+    const error = asCniError(err);
     return {
       stdout: `${JSON.stringify(error.toJSON(configVersion || undefined))}\n`,
       stderr: '',
@@ -95,8 +95,8 @@ export async function runPluginMain(
   }
 }
 
-/** The error a boundary prints for anything thrown below it. */
-export function toCniError(err: unknown): CniError {
+/** Generic fallback for handler errors that are not CniErrors (the engine maps its own first). */
+function asCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   const e = err as { cniCode?: unknown; code?: unknown; message?: unknown } | undefined;
   const message = err instanceof Error ? err.message : String(err);

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeNamespaceCommand } from '../../src/host/node-namespace-command.ts';
 import { REPO_ROOT } from './control-plane.ts';
 import { PLUGIN_DIR, PLUGIN_ENV } from './netns.ts';
 
@@ -50,21 +51,7 @@ export function runCni(
     CNI_PATH: PLUGIN_DIR,
     ...opts.env,
   };
-  const wrapper = [
-    'nsenter',
-    `--net=/run/netns/${opts.nodeNs}`,
-    '--',
-    'unshare',
-    '--mount',
-    // slave: pod namespaces created later (bind mounts under /run/netns) still show up inside.
-    '--propagation',
-    'slave',
-    'sh',
-    '-c',
-    'mount --bind "$0" /var/lib/cni/networks && exec "$@"',
-    opts.hostLocalDir,
-  ];
-  const [cmd, ...rest] = [...wrapper, ...(opts.plugin ?? THIN_PLUGIN)];
+  const [cmd, ...rest] = nodeNamespaceCommand(opts.nodeNs, opts.hostLocalDir, opts.plugin ?? THIN_PLUGIN);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, rest, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

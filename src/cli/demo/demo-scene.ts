@@ -4,6 +4,7 @@ import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mustRun, runCommand } from '../../host/commands.ts';
+import { nodeNamespaceCommand } from '../../host/node-namespace-command.ts';
 import { statusFileOf } from '../../local/directory-cluster-view.ts';
 
 /** Everything the demo creates is named with this prefix, so `down` can find it again. */
@@ -45,27 +46,8 @@ export function demoPaths(state: string): DemoPaths {
   };
 }
 
-/**
- * Runs a command inside the demo's node namespace, in a private mount namespace whose
- * /var/lib/cni/networks is the demo's own host-local store: the example manifests use
- * host-local's default store, and the machine's must stay untouched.
- */
 function inNode(p: DemoPaths, argv: string[]): string[] {
-  return [
-    'nsenter',
-    `--net=/run/netns/${NODE_NS}`,
-    '--',
-    'unshare',
-    '--mount',
-    // slave: pod namespaces created later (bind mounts under /run/netns) still show up inside.
-    '--propagation',
-    'slave',
-    'sh',
-    '-c',
-    'mount --bind "$0" /var/lib/cni/networks && exec "$@"',
-    p.hostLocal,
-    ...argv,
-  ];
+  return nodeNamespaceCommand(NODE_NS, p.hostLocal, argv);
 }
 
 export class DemoScene {
