@@ -1,79 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NetworkConfigList } from '../cni/network-config.ts';
-import type { RuntimeConf } from '../cni/network-list-runner.ts';
-import type { CniResult } from '../cni/result.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
-import type { AttachmentPlan, PlanStore } from '../engine/attachment-plan.ts';
-import type { ConfSource } from '../engine/conf-source.ts';
-import type { DelegateLists, EngineDeps } from '../engine/engine-deps.ts';
+import type { EngineDeps } from '../engine/engine-deps.ts';
+import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
 import { silentLogger } from '../engine/logger.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
 import type { CniHandlerContext, EngineConfigState } from './handle-cni-request.ts';
 import { handleCniRequest } from './handle-cni-request.ts';
 
-/** FAKE delegates: these tests check the daemon's boundary, not the plugins (test/integration does). */
-class FakeDelegateLists implements DelegateLists {
-  calls: {
-    command: string;
-    network: string;
-    containerId: string;
-    capabilityArgs: Record<string, unknown>;
-  }[] = [];
-  addDelayMs = 0;
-  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
-    this.calls.push({
-      command: 'ADD',
-      network: list.name,
-      containerId: rt.containerId,
-      capabilityArgs: rt.capabilityArgs,
-    });
-    if (this.addDelayMs) await sleep(this.addDelayMs);
-    this.calls.push({
-      command: 'ADD done',
-      network: list.name,
-      containerId: rt.containerId,
-      capabilityArgs: {},
-    });
-    return {
-      cniVersion: '1.0.0',
-      interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
-      ips: [{ address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 0 }],
-    } as CniResult;
-  }
-  async del(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    this.calls.push({ command: 'DEL', network: list.name, containerId: rt.containerId, capabilityArgs: {} });
-  }
-  async check(): Promise<void> {}
-  async gc(): Promise<void> {}
-  async status(): Promise<void> {}
-}
-
-class FakePlanStore implements PlanStore {
-  plans = new Map<string, AttachmentPlan>();
-  async get(id: string) {
-    return this.plans.get(id);
-  }
-  async put(plan: AttachmentPlan) {
-    this.plans.set(plan.containerId, structuredClone(plan));
-  }
-  async delete(id: string) {
-    this.plans.delete(id);
-  }
-  async list() {
-    return [...this.plans.keys()];
-  }
-}
-
-const fakeConfs: ConfSource = {
-  listConfFiles: async () => [],
-  readConfFile: async () => undefined,
-  isDirectory: async () => false,
-  exists: async () => true,
-};
+const fakeConfs = emptyConfSource(true);
 
 const PRIMARY = { cniVersion: '1.0.0', name: 'podnet', type: 'bridge' };
 
@@ -88,7 +26,7 @@ function setup(opts: { max?: number; ready?: boolean } = {}) {
     cluster: undefined,
     confs: fakeConfs,
     lists,
-    plans: new FakePlanStore(),
+    plans: new MemoryPlanStore(),
     routes: { setDefaultRoute: async () => {} },
     log: silentLogger,
     sleep: (ms) => sleep(ms),

@@ -1,70 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NetworkConfigList } from '../cni/network-config.ts';
-import type { RuntimeConf } from '../cni/network-list-runner.ts';
-import type { CniResult } from '../cni/result.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
+import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
-import type { AttachmentPlan, PlanStore } from './attachment-plan.ts';
-import type { ConfSource } from './conf-source.ts';
-import type { DelegateLists, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError } from './engine-error.ts';
 import { runPodNetworkRequest } from './engine.ts';
 import { silentLogger } from './logger.ts';
 
-/** FAKE delegate runner: the orchestration (order, undo, caching) is what these tests check; the
- * real plugins are exercised by test/integration and test/e2e. */
-class FakeLists implements DelegateLists {
-  calls: string[] = [];
-  failAdd = new Set<string>();
-  failDel = new Set<string>();
-  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
-    this.calls.push(`ADD ${list.name} ${rt.ifName}`);
-    if (this.failAdd.has(list.name)) throw Object.assign(new Error(`${list.name} refused`), { code: 7 });
-    return {
-      cniVersion: '1.0.0',
-      interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
-      ips: [{ address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 0 }],
-    } as CniResult;
-  }
-  async del(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    this.calls.push(`DEL ${list.name} ${rt.ifName}`);
-    if (this.failDel.has(list.name)) throw new Error(`${list.name} DEL failed`);
-  }
-  async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    this.calls.push(`CHECK ${list.name} ${rt.ifName}`);
-  }
-  async gc(list: NetworkConfigList): Promise<void> {
-    this.calls.push(`GC ${list.name}`);
-  }
-  async status(list: NetworkConfigList): Promise<void> {
-    this.calls.push(`STATUS ${list.name}`);
-  }
-}
-
-class MemoryPlanStore implements PlanStore {
-  plans = new Map<string, AttachmentPlan>();
-  async get(id: string) {
-    const p = this.plans.get(id);
-    return p ? (JSON.parse(JSON.stringify(p)) as AttachmentPlan) : undefined;
-  }
-  async put(plan: AttachmentPlan) {
-    this.plans.set(plan.containerId, JSON.parse(JSON.stringify(plan)) as AttachmentPlan);
-  }
-  async delete(id: string) {
-    this.plans.delete(id);
-  }
-  async list() {
-    return [...this.plans.keys()];
-  }
-}
-
-const noFiles: ConfSource = {
-  listConfFiles: async () => [],
-  readConfFile: async () => undefined,
-  isDirectory: async () => false,
-  exists: async () => false,
-};
+const noFiles = emptyConfSource();
 
 const conf = (name: string, caps: Record<string, boolean> = {}) => ({
   cniVersion: '1.0.0',
@@ -79,7 +23,7 @@ function setup(annotation?: string) {
   cluster.addPod({ namespace: 'ns1', name: 'pod-a', uid: 'uid-1', annotations });
   cluster.addNad('kube-system', 'cluster-net', conf('cluster-net'));
   for (const n of ['net-a', 'net-b', 'net-c']) cluster.addNad('ns1', n, conf(n, { ips: true }));
-  const lists = new FakeLists();
+  const lists = new FakeDelegateLists();
   const plans = new MemoryPlanStore();
   const routes: string[] = [];
   const deps: EngineDeps = {
@@ -122,7 +66,7 @@ describe('engine ADD', () => {
   it('attaches the default network first, then each selection as net1.., and writes status', async () => {
     const { deps, lists, cluster, plans } = setup('net-a, net-b@data0');
     const result = await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a net1', 'ADD net-b data0']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-a net1', 'ADD net-b data0']);
     assert.equal(result?.cniVersion, '0.3.1');
     assert.equal(cluster.statusWrites.length, 1);
     const status = JSON.parse(cluster.statusWrites[0]!.json) as {
@@ -151,7 +95,7 @@ describe('engine ADD', () => {
       assert.match(err.message, /pod ns1\/pod-a, network ns1\/net-b: attaching net2 failed: net-b refused/);
       return true;
     });
-    assert.deepEqual(lists.calls, [
+    assert.deepEqual(lists.lines(), [
       'ADD cluster-net eth0',
       'ADD net-a net1',
       'ADD net-b net2',
@@ -168,7 +112,7 @@ describe('engine ADD', () => {
     const { deps, lists, cluster } = setup('net-a');
     cluster.failStatusWrite = true;
     await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /network-status/);
-    assert.deepEqual(lists.calls.slice(2), ['DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.lines().slice(2), ['DEL net-a net1', 'DEL cluster-net eth0']);
   });
 
   it('runs no delegate when a selection asks for a capability the network lacks', async () => {
@@ -177,7 +121,7 @@ describe('engine ADD', () => {
       runPodNetworkRequest(deps, request('ADD')),
       /no plugin of this network declares the capability "mac"/,
     );
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
     assert.equal(cluster.statusWrites.length, 0);
   });
 
@@ -187,7 +131,7 @@ describe('engine ADD', () => {
       runPodNetworkRequest(deps, request('ADD')),
       /network ns1\/missing-net: NetworkAttachmentDefinition/,
     );
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
   });
 
   it('moves the default route to the attachment that asked for it', async () => {
@@ -201,20 +145,20 @@ describe('engine DEL', () => {
   it('deletes from the cached plan in reverse even when the API server is gone', async () => {
     const { deps, lists, cluster, plans } = setup('net-a,net-b');
     await runPodNetworkRequest(deps, request('ADD'));
-    lists.calls = [];
+    lists.calls.length = 0;
     cluster.down = true;
     await runPodNetworkRequest(deps, request('DEL'));
-    assert.deepEqual(lists.calls, ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.lines(), ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
     assert.equal(plans.plans.size, 0);
   });
 
   it('continues past a failing delegate, keeps the plan and reports the failure', async () => {
     const { deps, lists, plans } = setup('net-a,net-b');
     await runPodNetworkRequest(deps, request('ADD'));
-    lists.calls = [];
+    lists.calls.length = 0;
     lists.failDel.add('net-b');
     await assert.rejects(runPodNetworkRequest(deps, request('DEL')), /DEL incomplete.*ns1\/net-b/);
-    assert.deepEqual(lists.calls, ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.lines(), ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
     assert.ok(plans.plans.has('c1'));
     lists.failDel.clear();
     await runPodNetworkRequest(deps, request('DEL'));
@@ -224,7 +168,7 @@ describe('engine DEL', () => {
   it('without a plan, rebuilds from the API (pod still there)', async () => {
     const { deps, lists } = setup('net-a');
     await runPodNetworkRequest(deps, request('DEL'));
-    assert.deepEqual(lists.calls, ['DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.lines(), ['DEL net-a net1', 'DEL cluster-net eth0']);
   });
 
   it('is idempotent: a second DEL succeeds', async () => {
@@ -239,9 +183,9 @@ describe('engine ADD after an unfinished ADD', () => {
   it('undoes the stale attempt first so exactly one set of attachments remains', async () => {
     const { deps, lists } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
-    lists.calls = [];
+    lists.calls.length = 0;
     await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, [
+    assert.deepEqual(lists.lines(), [
       'DEL net-a net1',
       'DEL cluster-net eth0',
       'ADD cluster-net eth0',
@@ -254,13 +198,13 @@ describe('engine network selection rules', () => {
   it('explicit interface names still consume an index (net<i> numbering as users expect)', async () => {
     const { deps, lists } = setup('[{"name":"net-a","interface":"macvlan1"},{"name":"net-b"}]');
     await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a macvlan1', 'ADD net-b net2']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-a macvlan1', 'ADD net-b net2']);
   });
 
   it('a requested name colliding with a generated one fails before anything runs', async () => {
     const { deps, lists } = setup('[{"name":"net-a","interface":"net2"},{"name":"net-b"}]');
     await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /interface name "net2" is already used/);
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
   });
 
   it('namespaceIsolation refuses a NAD of another namespace, naming both', async () => {
@@ -271,10 +215,10 @@ describe('engine network selection rules', () => {
       runPodNetworkRequest(deps, request('ADD')),
       /network other\/net-x: namespaceIsolation is on: pods in namespace "ns1"/,
     );
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
     deps.config.globalNamespaces = ['other'];
     await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-x net1']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-x net1']);
   });
 
   it('the per-pod default-network annotation replaces the cluster network', async () => {
@@ -287,7 +231,7 @@ describe('engine network selection rules', () => {
       annotations: { 'v1.multus-cni.io/default-network': 'alt-net' },
     });
     await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, ['ADD alt-net eth0']);
+    assert.deepEqual(lists.lines(), ['ADD alt-net eth0']);
     const status = JSON.parse(cluster.statusWrites[0]!.json) as { name: string; default: boolean }[];
     assert.deepEqual(
       status.map((s) => [s.name, s.default]),
@@ -300,11 +244,11 @@ describe('engine network selection rules', () => {
     cluster.addNad('kube-system', 'always', conf('always'));
     deps.config.defaultNetworks = ['always'];
     await runPodNetworkRequest(deps, request('ADD'));
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD always net1', 'ADD net-a net2']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD always net1', 'ADD net-a net2']);
     deps.config.systemNamespaces = ['ns1'];
-    lists.calls = [];
+    lists.calls.length = 0;
     await runPodNetworkRequest(deps, { ...request('ADD'), containerId: 'c2' });
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-a net1']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-a net1']);
   });
 
   it('a missing readiness indicator answers "try again later" without running anything', async () => {
@@ -315,14 +259,14 @@ describe('engine network selection rules', () => {
       assert.equal(err.cniCode, 11);
       return true;
     });
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
   });
 
   it('a pod re-created under the same name (UID differs) is refused', async () => {
     const { deps, lists, cluster } = setup('net-a');
     cluster.addPod({ namespace: 'ns1', name: 'pod-a', uid: 'uid-2', annotations: {} });
     await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /re-created/);
-    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(lists.lines(), []);
   });
 });
 
@@ -336,7 +280,7 @@ describe('engine with podSource "runtime" (containerd without an API server)', (
       runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'net-b' } },
     };
     await runPodNetworkRequest(deps, req);
-    assert.deepEqual(lists.calls, ['ADD cluster-net eth0', 'ADD net-b net1']);
+    assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-b net1']);
   });
 });
 
@@ -346,20 +290,20 @@ describe('engine STATUS and GC', () => {
     cluster.addNad('kube-system', 'always', conf('always'));
     deps.config.defaultNetworks = ['always'];
     await runPodNetworkRequest(deps, request('STATUS'));
-    assert.deepEqual(lists.calls, ['STATUS cluster-net', 'STATUS always']);
+    assert.deepEqual(lists.lines(), ['STATUS cluster-net', 'STATUS always']);
   });
 
   it('GC deletes pods the runtime no longer lists, then forwards GC to every delegate network', async () => {
     const { deps, lists, plans } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
     await runPodNetworkRequest(deps, { ...request('ADD'), containerId: 'c2' });
-    lists.calls = [];
+    lists.calls.length = 0;
     await runPodNetworkRequest(deps, {
       ...request('GC'),
       validAttachments: [{ containerId: 'c2', ifName: 'eth0' }],
     });
-    assert.deepEqual(lists.calls.slice(0, 2), ['DEL net-a net1', 'DEL cluster-net eth0']);
-    assert.deepEqual(lists.calls.slice(2).sort(), ['GC cluster-net', 'GC net-a']);
+    assert.deepEqual(lists.lines().slice(0, 2), ['DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.deepEqual(lists.lines().slice(2).sort(), ['GC cluster-net', 'GC net-a']);
     assert.deepEqual([...plans.plans.keys()], ['c2']);
   });
 });

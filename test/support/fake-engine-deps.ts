@@ -1,0 +1,101 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NetworkConfigList } from '../../src/cni/network-config.ts';
+import type { RuntimeConf } from '../../src/cni/network-list-runner.ts';
+import type { CniResult } from '../../src/cni/result.ts';
+import type { AttachmentPlan, PlanStore } from '../../src/engine/attachment-plan.ts';
+import type { ConfSource } from '../../src/engine/conf-source.ts';
+import type { DelegateLists } from '../../src/engine/engine-deps.ts';
+
+export interface FakeCall {
+  command: string;
+  network: string;
+  ifName: string;
+  containerId: string;
+  capabilityArgs: Record<string, unknown>;
+}
+
+/**
+ * FAKE delegate runner for unit tests of orchestration (order, undo, caching, the daemon's
+ * boundary). The real plugins are exercised by test/integration and test/e2e. An ADD records
+ * `ADD`, waits `addDelayMs`, then records `ADD done`.
+ */
+export class FakeDelegateLists implements DelegateLists {
+  calls: FakeCall[] = [];
+  failAdd = new Set<string>();
+  failDel = new Set<string>();
+  addDelayMs = 0;
+
+  private record(
+    command: string,
+    list: NetworkConfigList,
+    rt: { ifName?: string; containerId?: string; capabilityArgs?: Record<string, unknown> },
+  ) {
+    this.calls.push({
+      command,
+      network: list.name,
+      ifName: rt.ifName ?? '',
+      containerId: rt.containerId ?? '',
+      capabilityArgs: rt.capabilityArgs ?? {},
+    });
+  }
+
+  /** `COMMAND network ifName` per call, without the `ADD done` markers. */
+  lines(): string[] {
+    return this.calls
+      .filter((c) => c.command !== 'ADD done')
+      .map((c) => `${c.command} ${c.network}${c.ifName ? ` ${c.ifName}` : ''}`);
+  }
+
+  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
+    this.record('ADD', list, rt);
+    if (this.addDelayMs) await sleep(this.addDelayMs);
+    if (this.failAdd.has(list.name)) throw Object.assign(new Error(`${list.name} refused`), { code: 7 });
+    this.record('ADD done', list, { ...rt, capabilityArgs: {} });
+    return {
+      cniVersion: '1.0.0',
+      interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
+      ips: [{ address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 0 }],
+    } as CniResult;
+  }
+  async del(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    this.record('DEL', list, { ...rt, capabilityArgs: {} });
+    if (this.failDel.has(list.name)) throw new Error(`${list.name} DEL failed`);
+  }
+  async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+    this.record('CHECK', list, rt);
+  }
+  async gc(list: NetworkConfigList): Promise<void> {
+    this.record('GC', list, {});
+  }
+  async status(list: NetworkConfigList): Promise<void> {
+    this.record('STATUS', list, {});
+  }
+}
+
+/** Plans in memory, copied in and out as the file store would (no shared references). */
+export class MemoryPlanStore implements PlanStore {
+  plans = new Map<string, AttachmentPlan>();
+  async get(id: string) {
+    const p = this.plans.get(id);
+    return p ? structuredClone(p) : undefined;
+  }
+  async put(plan: AttachmentPlan) {
+    this.plans.set(plan.containerId, structuredClone(plan));
+  }
+  async delete(id: string) {
+    this.plans.delete(id);
+  }
+  async list() {
+    return [...this.plans.keys()];
+  }
+}
+
+/** A node with no CNI config files; `exists` answers as told (readiness indicator tests). */
+export function emptyConfSource(exists = false): ConfSource {
+  return {
+    listConfFiles: async () => [],
+    readConfFile: async () => undefined,
+    isDirectory: async () => false,
+    exists: async () => exists,
+  };
+}
