@@ -1,8 +1,9 @@
 /**
- * The daemon's memory goals (docs/daemon.md), measured on the bundled daemon an image runs,
- * against a real kube-apiserver: idle RSS below 64 MiB with 1,000 NADs cached, and below
- * 100 MiB at peak while a burst of 100 pods is attached (the "runtime" retries on code 11
- * as the kubelet does).
+ * The bundled daemon an image runs, against a real kube-apiserver, with 1,000 NADs cached and a
+ * burst of 100 pods attached at once (the "runtime" retries on code 11 as the kubelet does):
+ * every pod gets attached, only code 11 is ever refused, and every address comes back. Memory is
+ * reported as diagnostics only; the goals (idle < 64 MiB, peak < 100 MiB) are judged in
+ * bench/ (scenarios 2 and 4), never as assertions in a test.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ async function pool<T>(n: number, width: number, job: (i: number) => Promise<T>)
   return out;
 }
 
-describe('daemon memory', { timeout: 300_000 }, () => {
+describe('daemon under a burst, with 1,000 NADs cached', { timeout: 300_000 }, () => {
   let cp: ControlPlane;
   before(async () => {
     cp = await startControlPlane();
@@ -57,7 +58,7 @@ describe('daemon memory', { timeout: 300_000 }, () => {
     await cp?.stop();
   });
 
-  it('idle < 64 MiB with 1,000 NADs; peak < 100 MiB under a burst of 100 pods', async (t) => {
+  it('attaches a burst of 100 pods (retrying code 11) and releases every address', async (t) => {
     buildShim();
     const topo = await NetnsTopology.create(t);
     t.after(await forwardApiIntoNetns(cp.server, topo.node, topo.tmpDir));
@@ -127,7 +128,6 @@ describe('daemon memory', { timeout: 300_000 }, () => {
     t.diagnostic(
       `idle RSS ${(idle.rss / MiB).toFixed(1)} MiB with 1,000 NADs and 100 pods cached (V8 heap used ${metric('nodejs_heap_size_used_bytes').toFixed(1)} of ${metric('nodejs_heap_size_total_bytes').toFixed(1)} MiB, external ${metric('nodejs_external_memory_bytes').toFixed(1)} MiB)`,
     );
-    assert.ok(idle.rss < 64 * MiB, `idle RSS ${(idle.rss / MiB).toFixed(1)} MiB`);
 
     const netns = await Promise.all(pods.map(() => topo.addPod()));
     const shimConf = {
@@ -170,7 +170,6 @@ describe('daemon memory', { timeout: 300_000 }, () => {
     t.diagnostic(
       `burst of 100 ADDs (2 attachments each): ${burstMs} ms, ${retries} answers of code 11 retried, peak RSS ${(peak / MiB).toFixed(1)} MiB`,
     );
-    assert.ok(peak < 100 * MiB, `peak RSS ${(peak / MiB).toFixed(1)} MiB`);
 
     await pool(100, 16, async (i) => {
       const del = await shimCall(topo, shimConf, {
