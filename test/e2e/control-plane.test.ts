@@ -24,8 +24,9 @@ describe('test control plane (etcd + kube-apiserver)', () => {
     await cp?.stop();
   });
 
-  test('starts well under 30 s, with RBAC on and both kubeconfigs usable', async () => {
-    assert.ok(startMs < 30_000, `start-up took ${startMs} ms`);
+  test('starts, with RBAC on and both kubeconfigs usable', async (t) => {
+    // A figure, not a pass/fail criterion: timings are judged in bench/, never in tests.
+    t.diagnostic(`control plane start-up took ${startMs} ms`);
     const version = await cp.client.request<{ gitVersion: string }>('GET', '/version');
     assert.match(version.gitVersion, /^v1\.\d+\.\d+/);
     const admin = await KubeClient.fromKubeconfig(cp.adminKubeconfig);
