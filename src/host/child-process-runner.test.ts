@@ -124,3 +124,19 @@ test('"text file busy" while a binary is being written is retried, directly and 
     assert.ok(Date.now() - started >= 100, 'it waited for the writer');
   }
 });
+
+test('a helper process left holding stdout does not hold the answer once the plugin exited', async (t) => {
+  const path = await withScripts(t, {
+    linger: 'setsid sleep 30 </dev/null 2>/dev/null &\necho $! >"$0.pid"\necho result\nexit 0',
+  });
+  t.after(async () => {
+    const pid = Number(await readFile(`${path('linger')}.pid`, 'utf8').catch(() => '0'));
+    if (pid) process.kill(pid, 'SIGKILL');
+  });
+  const started = Date.now();
+  const out = await new ChildProcessRunner().exec({ ...base, path: path('linger'), timeoutMs: 20_000 });
+  assert.equal(out.exitCode, 0);
+  assert.equal(out.stdout, 'result\n');
+  assert.equal(out.timedOut, false);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+});

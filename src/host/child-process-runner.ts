@@ -12,6 +12,12 @@ export interface ChildProcessRunnerOptions {
 }
 
 const DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024;
+/**
+ * How long stdout/stderr may stay open after the plugin exited. Normally they close with it; a
+ * helper the plugin left running (in its own session, out of reach of the group kill) may hold
+ * them open for ever, and must not hold the pod's ADD with them.
+ */
+const STDIO_GRACE_MS = 1_000;
 
 /**
  * Runs plugins as child processes (SPEC §2: env in, config on stdin, stdout/stderr captured
@@ -69,10 +75,18 @@ export class ChildProcessRunner implements PluginRunner {
       // A plugin may exit without reading stdin; the resulting EPIPE is not our failure.
       child.stdin.on('error', () => undefined);
       child.on('error', (err) => finish(() => reject(err)));
-      child.on('close', (exitCode, exitSignal) => {
+      const settleWith = (exitCode: number | null, exitSignal: NodeJS.Signals | null) =>
         finish(() =>
           resolve({ exitCode, signal: exitSignal, stdout: stdout.text(), stderr: stderr.text(), timedOut }),
         );
+      child.on('close', settleWith);
+      child.on('exit', (exitCode, exitSignal) => {
+        const grace = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          settleWith(exitCode, exitSignal);
+        }, STDIO_GRACE_MS);
+        child.once('close', () => clearTimeout(grace));
       });
       child.stdin.end(req.stdin);
     });
