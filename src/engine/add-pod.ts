@@ -1,3 +1,4 @@
+import { CniErrorCode } from '../cni/cni-error.ts';
 import type { CniResult } from '../cni/result.ts';
 import { convertResult } from '../cni/result-convert.ts';
 import type { PodInfo } from '../k8s/cluster-view.ts';
@@ -63,6 +64,7 @@ export async function addPod(
         code: EngineErrorCode.CacheFailed,
         pod: label,
         reason: `cannot write the plan cache: ${describeCause(err)}`,
+        cniCode: CniErrorCode.IoFailure,
       },
       { cause: err },
     );

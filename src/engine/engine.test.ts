@@ -6,6 +6,7 @@ import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError } from './engine-error.ts';
 import { runPodNetworkRequest } from './engine.ts';
+import { toCniError } from './to-cni-error.ts';
 import { silentLogger } from './logger.ts';
 
 const noFiles = emptyConfSource();
@@ -131,6 +132,19 @@ describe('engine ADD', () => {
       runPodNetworkRequest(deps, request('ADD')),
       /network ns1\/missing-net: NetworkAttachmentDefinition/,
     );
+    assert.deepEqual(lists.lines(), []);
+  });
+
+  it('a plan cache that cannot be written is an I/O failure (code 5), and nothing runs', async () => {
+    const { deps, lists, plans } = setup('net-a');
+    plans.put = () =>
+      Promise.reject(new Error("EROFS: read-only file system, open '/var/lib/cni/multinet/plans/c1'"));
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      const cni = toCniError(err);
+      assert.equal(cni.code, 5);
+      assert.match(cni.details ?? '', /cannot write the plan cache: EROFS/);
+      return true;
+    });
     assert.deepEqual(lists.lines(), []);
   });
 
