@@ -200,6 +200,22 @@ export class NetworkListRunner {
     }
   }
 
+  /** One container's cache records that carry their config (pre-2019 bare results do not). */
+  async cachedAttachments(
+    containerId: string,
+  ): Promise<
+    { network: string; ifName: string; configText: string; capabilityArgs: Record<string, unknown> }[]
+  > {
+    return (await this.deps.cache.list(containerId))
+      .filter((r) => r.config !== '')
+      .map((r) => ({
+        network: r.networkName,
+        ifName: r.ifName,
+        configText: Buffer.from(r.config, 'base64').toString('utf8'),
+        capabilityArgs: r.capabilityArgs,
+      }));
+  }
+
   /** The cached final ADD result converted to `version`; undefined when nothing is cached. */
   async getCachedResult(
     list: NetworkConfigList,

@@ -1,7 +1,7 @@
 import type { NetworkConfigList } from '../cni/network-config.ts';
 import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { CniResult } from '../cni/result.ts';
-import type { DelegateLists } from '../engine/engine-deps.ts';
+import type { CachedAttachment, DelegateLists } from '../engine/engine-deps.ts';
 
 export type DelegateObserver = (
   plugin: string,
@@ -54,5 +54,8 @@ export class ObservedDelegateLists implements DelegateLists {
   }
   status(list: NetworkConfigList, cniPath: string[], signal?: AbortSignal): Promise<void> {
     return this.timed(list, 'STATUS', () => this.inner.status(list, cniPath, signal));
+  }
+  async cachedAttachments(containerId: string): Promise<CachedAttachment[]> {
+    return (await this.inner.cachedAttachments?.(containerId)) ?? [];
   }
 }

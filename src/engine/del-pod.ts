@@ -1,15 +1,16 @@
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
-import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import type { CachedAttachment, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
 import { planAttachments } from './plan-attachments.ts';
+import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
 import { deleteAttachments } from './run-attachments.ts';
 
 /**
  * DEL: from the cached plan, in reverse, continuing past failures. Without a usable plan the
- * attachments are rebuilt as far as possible (API, then the default network alone), so DEL
+ * attachments are rebuilt as far as possible (result cache, configuration, API), so DEL
  * succeeds when the pod, the NAD or the API server is gone, and when CNI_NETNS is empty.
  * When a delegate DEL fails the plan is kept and the error returned: the runtime retries DEL,
  * and a silent success here would leak addresses.
@@ -35,6 +36,19 @@ export async function delPod(deps: EngineDeps, req: PodNetworkRequest, signal?: 
     return;
   }
   const failures = await deleteAttachments(deps, plan, plan.attachments, req.netns, req.cniPath, signal);
+  if (corrupt)
+    // Say what was done instead, so an administrator can judge what else may need cleaning up.
+    deps.log.error(
+      {
+        containerId: req.containerId,
+        pod: label,
+        released: plan.attachments
+          .filter((a) => !failures.some((f) => f.ifName === a.ifName))
+          .map((a) => `${a.network} (${a.ifName})`),
+        failed: failures.map((f) => `${f.network} (${f.ifName}): ${f.error}`),
+      },
+      'DEL with an unreadable plan cache: released what the result cache and the configuration know; an attachment known to neither cannot be found',
+    );
   if (failures.length > 0 && !cached && !corrupt) {
     // No plan and no corrupt one: ADD never ran, or its undo or an earlier DEL completed (a plan is
     // written before the first delegate and removed only once all are gone). The rebuilt DEL is a
@@ -56,7 +70,11 @@ export async function delPod(deps: EngineDeps, req: PodNetworkRequest, signal?: 
   await deps.plans.delete(req.containerId);
 }
 
-/** Best effort: the default network always; the pod's other networks if the API still knows them. */
+/**
+ * Best effort: every attachment the result cache remembers (with the config it was attached
+ * with: the NAD or the config file may have changed or gone since), the default network, the
+ * configured defaultNetworks, and the pod's other networks if the API still knows them.
+ */
 async function rebuildPlan(
   deps: EngineDeps,
   req: PodNetworkRequest,
@@ -64,6 +82,7 @@ async function rebuildPlan(
   signal?: AbortSignal,
 ): Promise<AttachmentPlan | undefined> {
   const identity = podIdentityFromArgs(req.cniArgs);
+  const remembered = await cachedAttachments(deps, req);
   const resolver = new NetworkResolver(deps, label);
   let defaultNetwork;
   try {
@@ -73,7 +92,8 @@ async function rebuildPlan(
       { containerId: req.containerId, err: describeCause(err) },
       'DEL: default network unresolvable',
     );
-    return undefined;
+    if (remembered.length === 0) return undefined;
+    return withRemembered(emptyPlan(identity, req), remembered, req);
   }
   const additional = [];
   if (identity && (deps.cluster || deps.config.podSource === 'runtime')) {
@@ -90,9 +110,12 @@ async function rebuildPlan(
       );
       additional.push(...(await resolver.configuredNetworks(identity.namespace).catch(() => [])));
     }
+  } else {
+    additional.push(...(await resolver.configuredNetworks(identity?.namespace).catch(() => [])));
   }
+  let plan: AttachmentPlan;
   try {
-    return planAttachments({
+    plan = planAttachments({
       pod: identity,
       containerId: req.containerId,
       netns: req.netns,
@@ -103,14 +126,54 @@ async function rebuildPlan(
       additional,
     });
   } catch {
-    return {
-      pod: identity,
-      containerId: req.containerId,
-      netns: req.netns,
-      cniArgs: req.cniArgs,
+    plan = {
+      ...emptyPlan(identity, req),
       attachments: [defaultAttachment(defaultNetwork.network, defaultNetwork.configText, req)],
     };
   }
+  return withRemembered(plan, remembered, req);
+}
+
+async function cachedAttachments(deps: EngineDeps, req: PodNetworkRequest): Promise<CachedAttachment[]> {
+  try {
+    return (await deps.lists.cachedAttachments?.(req.containerId)) ?? [];
+  } catch (err) {
+    deps.log.warn({ containerId: req.containerId, err: describeCause(err) }, 'DEL: result cache unreadable');
+    return [];
+  }
+}
+
+/** The result cache knows what was really attached, and how: it wins over today's configuration. */
+function withRemembered(
+  plan: AttachmentPlan,
+  remembered: CachedAttachment[],
+  req: PodNetworkRequest,
+): AttachmentPlan {
+  for (const r of remembered) {
+    const att: PlannedAttachment = {
+      network: r.network,
+      ifName: r.ifName,
+      isDefault: r.ifName === req.ifName,
+      configText: r.configText,
+      capabilityArgs: r.capabilityArgs,
+    };
+    const i = plan.attachments.findIndex((a) => a.ifName === r.ifName);
+    if (i >= 0) plan.attachments[i] = att;
+    // The default network is deleted last, as after an ADD.
+    else if (att.isDefault) plan.attachments.unshift(att);
+    else plan.attachments.push(att);
+  }
+  return plan;
+}
+
+function emptyPlan(identity: PodIdentity | undefined, req: PodNetworkRequest): AttachmentPlan {
+  return {
+    pod: identity,
+    containerId: req.containerId,
+    netns: req.netns,
+    cniArgs: req.cniArgs,
+    attachments: [],
+  };
 }
 
 function defaultAttachment(network: string, configText: string, req: PodNetworkRequest): PlannedAttachment {

@@ -19,6 +19,19 @@ export interface DelegateLists {
     signal?: AbortSignal,
   ): Promise<void>;
   status(list: NetworkConfigList, cniPath: string[], signal?: AbortSignal): Promise<void>;
+  /**
+   * What the result cache remembers of one container's attachments, each with the configuration
+   * it was attached with (libcni GetCachedAttachments): DEL's last resort when the plan is lost.
+   */
+  cachedAttachments?(containerId: string): Promise<CachedAttachment[]>;
+}
+
+export interface CachedAttachment {
+  /** The network list's name. */
+  network: string;
+  ifName: string;
+  configText: string;
+  capabilityArgs: Record<string, unknown>;
 }
 
 /** Changes routes inside a pod's network namespace (iproute2 run in that namespace; we never enter it). */

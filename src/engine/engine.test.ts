@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
-import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import type { CachedAttachment, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError } from './engine-error.ts';
 import { runPodNetworkRequest } from './engine.ts';
 import { toCniError } from './to-cni-error.ts';
@@ -183,6 +183,53 @@ describe('engine DEL', () => {
     const { deps, lists } = setup('net-a');
     await runPodNetworkRequest(deps, request('DEL'));
     assert.deepEqual(lists.lines(), ['DEL net-a net1', 'DEL cluster-net eth0']);
+  });
+
+  it('with an unreadable plan and no API, releases what the result cache remembers, with its config', async () => {
+    const { deps, lists, plans, cluster } = setup('net-a,net-b');
+    await runPodNetworkRequest(deps, request('ADD'));
+    lists.calls.length = 0;
+    cluster.down = true;
+    plans.get = () => Promise.reject(new Error('plan cache record: checksum mismatch (corrupt)'));
+    const remembered: CachedAttachment[] = [
+      {
+        network: 'cluster-net',
+        ifName: 'eth0',
+        configText: JSON.stringify(conf('cluster-net')),
+        capabilityArgs: {},
+      },
+      {
+        network: 'net-b',
+        ifName: 'net2',
+        configText: JSON.stringify(conf('net-b-at-add')),
+        capabilityArgs: {},
+      },
+      { network: 'net-a', ifName: 'net1', configText: JSON.stringify(conf('net-a')), capabilityArgs: {} },
+    ];
+    Object.assign(lists, { cachedAttachments: async (id: string) => (id === 'c1' ? remembered : []) });
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.deepEqual(lists.lines(), ['DEL net-a net1', 'DEL net-b-at-add net2', 'DEL cluster-net eth0']);
+    // The default network cannot be resolved (API down): remembered, it is still released, last.
+    remembered.push(remembered.shift()!);
+    lists.calls.length = 0;
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.equal(lists.lines().at(-1), 'DEL cluster-net eth0');
+    assert.equal(plans.plans.size, 0, 'the unreadable plan is gone once everything is released');
+  });
+
+  it('without a plan or an API, still releases the configured defaultNetworks', async () => {
+    const { deps, lists } = setup();
+    const extra = { path: '/etc/cni/multinet/net.d/extra.conf', content: JSON.stringify(conf('extra')) };
+    await runPodNetworkRequest(
+      {
+        ...deps,
+        cluster: undefined,
+        config: { ...deps.config, clusterNetworkConfig: conf('primary'), defaultNetworks: ['extra'] },
+        confs: { ...deps.confs, listConfFiles: async () => [extra] },
+      },
+      request('DEL'),
+    );
+    assert.deepEqual(lists.lines(), ['DEL extra net1', 'DEL primary eth0']);
   });
 
   it('is idempotent: a second DEL succeeds', async () => {
