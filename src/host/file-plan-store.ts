@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttachmentPlan, PlanStore } from '../engine/attachment-plan.ts';
 import { fromPlanRecord, toPlanRecord } from '../engine/attachment-plan.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { ensureDir } from './ensure-dir.ts';
 
 const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -33,7 +34,7 @@ export class FilePlanStore implements PlanStore {
   }
 
   async put(plan: AttachmentPlan): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await ensureDir(this.dir, 0o700);
     await writeFileAtomic(this.path(plan.containerId), toPlanRecord(plan), 0o600);
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cacheFileName,
@@ -10,6 +10,7 @@ import {
   type ResultCacheRecord,
 } from '../cni/result-cache.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { ensureDir } from './ensure-dir.ts';
 
 /**
  * libcni's result cache on disk (digest §9.4): `<cacheDir>/results/<network>-<containerID>-<ifname>`,
@@ -28,7 +29,7 @@ export class FileResultCache implements ResultCache {
   }
 
   async put(record: ResultCacheRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await ensureDir(this.dir, 0o700);
     await writeFileAtomic(join(this.dir, cacheFileName(record)), encodeCacheRecord(record), 0o600);
   }
 
