@@ -87,9 +87,9 @@ export class KubernetesClusterView implements ClusterView {
   }
 
   /**
-   * One merge PATCH on pods/status. The patch carries the UID: the API server refuses it with 409
-   * if the pod was re-created, so a new pod of the same name is never annotated. Other conflicts
-   * are retried. A pod that is already gone is not an error: its sandbox is going away too.
+   * One merge PATCH on pods/status. The patch carries the UID: the API server refuses it (422,
+   * "metadata.uid: field is immutable") if the pod was re-created, so a new pod of the same name
+   * is never annotated. Conflicts (409) are retried. A pod that is already gone is not an error: its sandbox is going away too.
    */
   async writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void> {
     const what = `PATCH pods/status ${pod.namespace}/${pod.name}`;
@@ -106,7 +106,7 @@ export class KubernetesClusterView implements ClusterView {
         ),
       );
       if (res.status === 404) return;
-      if (res.status === 409 && /uid/i.test(res.body))
+      if ((res.status === 422 || res.status === 409) && /metadata\.uid|uid/i.test(res.body))
         throw new Error(`${what}: the pod was re-created (UID ${pod.uid} no longer exists)`);
       if (res.status === 409 && attempt < 5) continue;
       check(res, what);

@@ -5,7 +5,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { runCli } from '../../src/cli/run-cli.ts';
+import { parseKubeconfig } from '../../src/k8s/kubeconfig.ts';
+import { KubeRestClient } from '../../src/k8s/kube-rest-client.ts';
+import { KubernetesClusterView } from '../../src/k8s/kubernetes-cluster-view.ts';
 import { parseManifestDocuments } from '../../src/local/manifest-documents.ts';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
@@ -297,6 +301,35 @@ describe('thin mode against a real kube-apiserver', () => {
     assert.deepEqual(attached?.missing, []);
     assert.deepEqual(pods.find((x) => x.pod === `${namespace}/pending`)?.missing, [`${namespace}/pt`]);
     assert.equal((await s.cni('DEL', p, podNs, 'ctr-status-cli')).exitCode, 0);
+  });
+
+  test('the status write carries the UID: a re-created pod of the same name is never annotated', async () => {
+    await cp.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'recreated' } });
+    const first = await cp.client.create(pod('recreated', 'same-name', {}));
+    await cp.client.delete(
+      { apiVersion: 'v1', kind: 'Pod', namespace: 'recreated', name: 'same-name' },
+      { gracePeriodSeconds: '0' },
+    );
+    await cp.client.create(pod('recreated', 'same-name', {}));
+    const client = new KubeRestClient(
+      parseKubeconfig(await readFile(cp.multinetKubeconfig, 'utf8'), cp.multinetKubeconfig, (f) =>
+        readFileSync(f),
+      ),
+    );
+    try {
+      const view = new KubernetesClusterView(client);
+      const ref = { namespace: 'recreated', name: 'same-name', uid: first.metadata!.uid! };
+      await assert.rejects(view.writeNetworkStatus(ref, '[]'), /re-created/);
+      const now = await cp.client.get({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: 'recreated',
+        name: 'same-name',
+      });
+      assert.equal(now.metadata?.annotations?.[STATUS], undefined);
+    } finally {
+      client.close();
+    }
   });
 
   test('a failing third network undoes the first two and the default network, and says why', async (t) => {
