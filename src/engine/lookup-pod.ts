@@ -19,6 +19,9 @@ export async function lookupPod(
   const deadline = deps.now() + deps.config.podLookupTimeoutMs;
   let delay = 50;
   let lastError: unknown;
+  // A watch cache answers "not there" while the API server is unreachable: "not found" is only
+  // believed if no read failed.
+  let anyError: unknown;
   let wrongUid: string | undefined;
   for (;;) {
     try {
@@ -29,6 +32,7 @@ export async function lookupPod(
       wrongUid = pod?.uid;
     } catch (err) {
       lastError = err;
+      anyError = err;
     }
     if (signal?.aborted || deps.now() + delay > deadline) break;
     await deps.sleep(delay, signal);
@@ -51,6 +55,16 @@ export async function lookupPod(
       pod: label,
       reason: `the pod was deleted and re-created: the runtime asked for UID ${id.uid}, the API has UID ${wrongUid}`,
     });
+  if (anyError !== undefined)
+    throw new EngineError(
+      {
+        code: EngineErrorCode.ClusterUnavailable,
+        pod: label,
+        reason: `pod not in the watch cache, and the API server cannot be read for ${waited}: ${describeCause(anyError)}`,
+        retryable: true,
+      },
+      { cause: anyError },
+    );
   throw new EngineError({
     code: EngineErrorCode.PodNotFound,
     pod: label,
