@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../host/atomic-file.ts';
 import { installExecutable } from '../host/install-file.ts';
+import { packageRoot } from '../host/package-root.ts';
 
-const DIST = fileURLToPath(new URL('../', import.meta.url));
+/** Resolved on use: a bundle may not have import.meta.url until install is actually called. */
+const dist = () => join(packageRoot(import.meta.url), 'dist');
 
 export interface InstallOptions {
   type: 'thick' | 'thin';
@@ -23,8 +24,8 @@ export interface InstallOptions {
 export function defaultSource(type: 'thick' | 'thin'): string {
   const candidates =
     type === 'thick'
-      ? [join(DIST, 'multinet-shim-bin'), join(DIST, 'multinet-shim.js')]
-      : [join(DIST, 'multinet-bin'), join(DIST, 'multinet-cni.js')];
+      ? [join(dist(), 'multinet-shim-bin'), join(dist(), 'multinet-shim.js')]
+      : [join(dist(), 'multinet-bin'), join(dist(), 'multinet-cni.cjs')];
   const found = candidates.find((c) => existsSync(c));
   if (!found)
     throw new Error(`nothing to install: none of ${candidates.join(', ')} exists (run npm run build)`);

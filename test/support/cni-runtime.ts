@@ -29,8 +29,8 @@ export interface CniOutcome {
   json: Record<string, unknown> | undefined;
 }
 
-/** How to start multinet's thin plugin from this checkout. */
-export const THIN_PLUGIN = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/bin/multinet.ts')];
+/** multinet's thin plugin as installed: the single-file bundle (`npm run build:thin`). */
+export const THIN_PLUGIN = [process.execPath, join(REPO_ROOT, 'dist/multinet-cni.cjs')];
 
 export function runCni(
   call: CniCall,

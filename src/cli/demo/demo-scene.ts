@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mustRun, runCommand } from '../../host/commands.ts';
+import { packageRoot } from '../../host/package-root.ts';
 import { nodeNamespaceCommand } from '../../host/node-namespace-command.ts';
 import { statusFileOf } from '../../local/directory-cluster-view.ts';
 
@@ -14,7 +14,7 @@ export const PODS = ['pod-a', 'pod-b'] as const;
 export const podNs = (pod: string) => `${DEMO_PREFIX}-${pod}`;
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO = packageRoot(import.meta.url);
 const EXAMPLES = join(REPO, 'examples');
 /** Built by `npm run build` / `npm run build:shim` (scripts/demo.sh does both). */
 export const DIST_MULTINET = join(REPO, 'dist/bin/multinet.js');
