@@ -29,7 +29,7 @@ describe('deploy/ manifests against a real kube-apiserver', () => {
     await cp?.stop();
   });
 
-  for (const dir of ['crds', 'rbac', 'thick', 'thin', 'openshift']) {
+  for (const dir of ['crds', 'rbac', 'policy', 'thick', 'thin', 'openshift']) {
     test(`deploy/${dir}: dry run, then apply`, async () => {
       const objs = await manifests(dir);
       assert.ok(objs.length > 0);
