@@ -5,6 +5,7 @@
 # Usage: tools/build.sh [--force]
 set -euo pipefail
 cd "$(dirname "$0")"
+multus/build.sh "$@" # Multus for bench/: its own module and stamp (tools/multus/README.md)
 
 # One line per binary: "<output name> <package> [extra -ldflags]". Adding a tool is one line here
 # plus `go get -tool <package>@<version>` (which pins it in go.mod).
