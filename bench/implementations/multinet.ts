@@ -1,0 +1,112 @@
+/**
+ * multinet as it ships (deploy/, docs/daemon.md), built from this checkout before the run: thin =
+ * `node dist/multinet-cni.cjs` per CNI call (npm run build:thin); thick = the bundled daemon
+ * `node --max-semi-space-size=2 dist/multinet.mjs daemon` (npm run build:daemon) + the bundled
+ * shim `node dist/multinet-shim.js` (npm run build:shim).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../test/support/control-plane.ts';
+import { CLEAN_ENV, execCni, type CniInvocation } from '../exec-cni.ts';
+import { NODE_NAME, PLUGIN_DIR, type BenchScene } from '../scene.ts';
+import { startDaemonProcess, waitUntil } from './daemon-process.ts';
+import type { Implementation, RunningImplementation, StartOptions } from './implementation.ts';
+
+export const MULTINET_THIN = join(REPO_ROOT, 'dist/multinet-cni.cjs');
+export const MULTINET_DAEMON = join(REPO_ROOT, 'dist/multinet.mjs');
+export const MULTINET_SHIM = join(REPO_ROOT, 'dist/multinet-shim.js');
+
+/** Engine options both modes share, so thin and thick do the same work. */
+function engineOptions(scene: BenchScene, cacheDir: string, opts: StartOptions): Record<string, unknown> {
+  return {
+    cniVersion: '0.4.0',
+    name: 'multinet',
+    kubeconfig: scene.multinet.kubeconfig,
+    clusterNetwork: scene.defaultNetworkFile,
+    cacheDir,
+    binDirs: [PLUGIN_DIR],
+    logLevel: 'warn',
+    ...(opts.parallelAttach ? { parallelAttach: true } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
+  };
+}
+
+export const multinetThin: Implementation = {
+  id: 'multinet-thin',
+  label: 'multinet thin',
+  family: 'multinet',
+  mode: 'thin',
+  async start(scene, opts): Promise<RunningImplementation> {
+    if (!existsSync(MULTINET_THIN)) throw new Error(`${MULTINET_THIN} missing: npm run build:thin`);
+    const cacheDir = await scene.tempDir(`multinet-thin-cache${opts.parallelAttach ? '-par' : ''}`);
+    const config = JSON.stringify({ ...engineOptions(scene, cacheDir, opts), type: 'multinet' });
+    const plugin = [process.execPath, MULTINET_THIN];
+    return {
+      apiUser: scene.multinet.user,
+      call: (inv: CniInvocation) => execCni(scene.nodeNsPath, plugin, inv, config, PLUGIN_DIR),
+      stop: async () => {},
+    };
+  },
+};
+
+export const multinetThick: Implementation = {
+  id: 'multinet-thick',
+  label: 'multinet thick',
+  family: 'multinet',
+  mode: 'thick',
+  async start(scene, opts): Promise<RunningImplementation> {
+    for (const f of [MULTINET_SHIM, MULTINET_DAEMON])
+      if (!existsSync(f)) throw new Error(`${f} missing: npm run build:shim && npm run build:daemon`);
+    const suffix = opts.parallelAttach ? '-par' : '';
+    const cacheDir = await scene.tempDir(`multinet-thick-cache${suffix}`);
+    const runDir = await scene.tempDir(`multinet-run${suffix}`);
+    const socketPath = join(runDir, 'sock', 'multinet.sock');
+    const configFile = join(runDir, 'daemon.json');
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        ...engineOptions(scene, cacheDir, opts),
+        socketPath,
+        nodeName: NODE_NAME,
+        metricsAddress: '',
+        autoConfig: false,
+      }),
+    );
+    const daemon = startDaemonProcess(
+      [
+        'nsenter',
+        `--net=${scene.nodeNsPath}`,
+        '--',
+        process.execPath,
+        '--max-semi-space-size=2',
+        MULTINET_DAEMON,
+        'daemon',
+        '--config',
+        configFile,
+      ],
+      { ...CLEAN_ENV },
+      join(opts.logDir, `multinet-daemon${suffix}.log`),
+    );
+    try {
+      await waitUntil('multinet daemon', daemon, async () => existsSync(socketPath));
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    // What the runtime would read from 00-multinet.conflist: the shim needs only the socket.
+    const shimConfig = JSON.stringify({
+      cniVersion: '0.4.0',
+      name: 'multinet',
+      type: 'multinet-shim',
+      socketPath,
+    });
+    const shim = [process.execPath, MULTINET_SHIM];
+    return {
+      apiUser: scene.multinet.user,
+      daemonPid: daemon.pid,
+      call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
+      stop: () => daemon.stop(),
+    };
+  },
+};

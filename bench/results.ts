@@ -1,0 +1,95 @@
+/** The shape of bench/results/<date>.json: every raw figure of one run (milliseconds, bytes). */
+import type { ImplementationId } from './implementations/implementation.ts';
+
+export interface Samples {
+  add: number[];
+  del: number[];
+  errors: string[];
+}
+
+export interface BurstRun {
+  pods: number;
+  networksPerPod: number;
+  addCompletionMs: number;
+  delCompletionMs: number;
+  addLatencies: number[];
+  delLatencies: number[];
+  errors: string[];
+  /** Peak RSS sums, sampled every sampleIntervalMs. */
+  peakDaemonRssBytes: number | null;
+  peakDelegateRssBytes: number;
+  /** Thin plugin / shim processes (everything we exec that is not a delegate). */
+  peakPluginRssBytes: number;
+  daemonAliveAfter: boolean | null;
+  sampleIntervalMs: number;
+}
+
+export interface ApiCount {
+  /** "verb resource[/subresource]" -> requests. */
+  byVerb: Record<string, number>;
+  total: number;
+  reads: number;
+  writes: number;
+}
+
+export interface ApiRun {
+  implementation: ImplementationId;
+  /** A non-default setting this run used (e.g. "events: warnings"). */
+  variant?: string;
+  networksPerPod: number;
+  coldAdd: ApiCount;
+  coldDel: ApiCount;
+  /** Averaged over warmRounds ADD/DEL pairs after the cold one. */
+  warmAdd: ApiCount;
+  warmDel: ApiCount;
+  warmRounds: number;
+  errors: string[];
+}
+
+export interface MemoryRun {
+  idleRssBytes: number;
+  loadedRssBytes: number;
+  loadedNads: number;
+  loadedPods: number;
+  settleMs: number;
+}
+
+export interface ShimCandidate {
+  id: string;
+  label: string;
+  available: boolean;
+  why?: string;
+  sizeBytes?: number;
+  /** Exec-to-exit of CNI VERSION (answered by the shim alone). */
+  version: number[];
+  /** Exec-to-exit of an ADD against a stub daemon that answers at once. */
+  addStub: number[];
+  errors: string[];
+}
+
+export interface BenchResults {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; kernel: string; node: string; go: string };
+  versions: { multinet: string; multus: string; kubeApiserver: string; cniPlugins: string; bun?: string };
+  environment: { cleanEnv: string[]; nodeExtraCaCertsPassed: boolean };
+  implementations: { id: ImplementationId; label: string; available: boolean; why?: string }[];
+  sequential: {
+    iterations: number;
+    networkCounts: number[];
+    runs: Partial<Record<ImplementationId, Record<string, Samples>>>;
+  };
+  parallel: {
+    iterations: number;
+    networkCounts: number[];
+    runs: Partial<Record<ImplementationId, Record<string, Samples>>>;
+  };
+  burst: Partial<Record<ImplementationId, BurstRun>>;
+  /** Keyed by implementation id, or "<id> (<variant>)". */
+  api: Record<string, ApiRun>;
+  memory: Partial<Record<ImplementationId, MemoryRun>>;
+  shim: { iterations: number; candidates: ShimCandidate[] };
+  durationsMs: Record<string, number>;
+}
