@@ -92,4 +92,6 @@ export interface BenchResults {
   memory: Partial<Record<ImplementationId, MemoryRun>>;
   shim: { iterations: number; candidates: ShimCandidate[] };
   durationsMs: Record<string, number>;
+  /** 1-minute load average at the start and end of each phase (other work on the machine). */
+  loadAverage?: Record<string, [number, number]>;
 }

@@ -26,6 +26,7 @@ import { runSequential } from './scenarios/sequential.ts';
 import { runShimStartup } from './scenarios/shim-startup.ts';
 import { BenchScene } from './scene.ts';
 import { BUN_VERSION } from './shim-builds.ts';
+import { round2 } from './stats.ts';
 
 const log = (s: string): void => void process.stderr.write(s);
 
@@ -101,13 +102,17 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const removeHandlers = cleanup.installSignalHandlers();
   const startedAt = new Date();
   const durations: Record<string, number> = {};
+  const loads: Record<string, [number, number]> = {};
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     log(`== ${name}\n`);
     const t0 = performance.now();
+    const before = os.loadavg()[0]!;
     try {
       return await fn();
     } finally {
       durations[name] = Math.round(performance.now() - t0);
+      // Other work on the machine shows here; the report prints it beside the figures.
+      loads[name] = [round2(before), round2(os.loadavg()[0]!)];
     }
   };
   try {
@@ -147,6 +152,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       memory: {},
       shim: { iterations: s.shimIterations, candidates: [] },
       durationsMs: durations,
+      loadAverage: loads,
     };
     if (want('sequential'))
       results.sequential.runs = await timed('1. sequential ADD/DEL', () =>

@@ -427,6 +427,16 @@ export function renderReport(
       resultsPath +
       ').',
     '',
+    ...(r.loadAverage
+      ? [
+          `1-minute load average per phase (start → end; ${r.machine.cpus} cores): ` +
+            Object.entries(r.loadAverage)
+              .map(([k, [a, b]]) => `${k.replace(/^\d\. /, '')} ${a} → ${b}`)
+              .join('; ') +
+            '.',
+          '',
+        ]
+      : []),
     ...(unavailable.length
       ? ['Not run: ' + unavailable.map((i) => `${i.label} (${i.why})`).join('; '), '']
       : []),
