@@ -42,7 +42,7 @@ export function buildEngineDeps(
   env: Env,
   log: Logger,
   opts: { cluster?: ClusterView | undefined; observe?: RequestObserver; wrapper?: string[] } = {},
-): EngineDeps & { close(): void } {
+): EngineDeps & { close(): void; removeInterruptedWrites(): Promise<number> } {
   let client: KubeRestClient | undefined;
   let cluster = opts.cluster;
   if (!cluster) {
@@ -61,10 +61,12 @@ export function buildEngineDeps(
       });
     }
   }
+  const results = new FileResultCache(config.cacheDir);
+  const plans = new FilePlanStore(config.cacheDir);
   const lists = new NetworkListRunner({
     runner: new ChildProcessRunner(opts.wrapper ? { wrapper: opts.wrapper } : {}),
     locator: new FsPluginLocator(),
-    cache: new FileResultCache(config.cacheDir),
+    cache: results,
     timeoutMs: config.delegateTimeoutMs,
     baseEnv: cleanEnv(env),
     onStderr: (type, text) => log.debug({ plugin: type, stderr: text.slice(0, 2000) }, 'delegate stderr'),
@@ -74,11 +76,13 @@ export function buildEngineDeps(
     cluster,
     confs: new FileConfSource(),
     lists,
-    plans: new FilePlanStore(config.cacheDir),
+    plans,
     routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
     log,
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
     now: () => Date.now(),
     close: () => client?.close(),
+    removeInterruptedWrites: async () =>
+      (await plans.removeInterruptedWrites()) + (await results.removeInterruptedWrites()),
   };
 }

@@ -32,7 +32,10 @@ export interface DaemonDeps {
   log: Logger;
   /** The API client, built with our observer; undefined = no API server. */
   connect(observe: RequestObserver): KubeRestClient | undefined;
-  buildEngineDeps(config: MultinetConfig, cluster: ClusterView | undefined): EngineDeps & { close(): void };
+  buildEngineDeps(
+    config: MultinetConfig,
+    cluster: ClusterView | undefined,
+  ): EngineDeps & { close(): void; removeInterruptedWrites?(): Promise<number> };
   /** Called once listening (tests and the bin learn the metrics port). */
   onListening?(info: { socketPath: string; metricsPort: number | undefined }): void;
 }
@@ -144,6 +147,13 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   if (local) await local.start(background.signal);
 
   const base = deps.buildEngineDeps(config.engine, cluster);
+  // Before the socket opens, nobody else writes the caches: a killed predecessor's half-done
+  // writes can go (they are never read, and each crash would leave more).
+  const swept = await base.removeInterruptedWrites?.().catch((err: unknown) => {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot sweep the caches');
+    return 0;
+  });
+  if (swept) log.info({ files: swept }, 'removed temporary files of cache writes a crash interrupted');
   const engineDeps: EngineDeps = {
     ...base,
     lists: new ObservedDelegateLists(base.lists, (p, c, o, s) => metrics.observeDelegate(p, c, o, s)),

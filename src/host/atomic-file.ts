@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -26,6 +26,25 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } finally {
     if (!renamed) await rm(tmp, { force: true });
   }
+}
+
+/** The temporary names writeFileAtomic uses: `.<name>.<12 hex>.tmp`. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files of writes that a crash interrupted (SIGKILL between the write and
+ * the rename). Only safe while nobody else writes in `dir`; returns how many were removed.
+ */
+export async function removeInterruptedWrites(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const stale = names.filter((n) => TEMP_NAME.test(n));
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  return stale.length;
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -2,7 +2,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttachmentPlan, PlanStore } from '../engine/attachment-plan.ts';
 import { fromPlanRecord, toPlanRecord } from '../engine/attachment-plan.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { removeInterruptedWrites, writeFileAtomic } from './atomic-file.ts';
 import { ensureDir } from './ensure-dir.ts';
 
 const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -31,6 +31,11 @@ export class FilePlanStore implements PlanStore {
       throw err;
     }
     return fromPlanRecord(text);
+  }
+
+  /** Removes temporary files a crash left behind (call before anyone writes here). */
+  removeInterruptedWrites(): Promise<number> {
+    return removeInterruptedWrites(this.dir);
   }
 
   async put(plan: AttachmentPlan): Promise<void> {

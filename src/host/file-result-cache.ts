@@ -9,7 +9,7 @@ import {
   type ResultCacheKey,
   type ResultCacheRecord,
 } from '../cni/result-cache.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { removeInterruptedWrites, writeFileAtomic } from './atomic-file.ts';
 import { ensureDir } from './ensure-dir.ts';
 
 /**
@@ -26,6 +26,11 @@ export class FileResultCache implements ResultCache {
   async get(key: ResultCacheKey): Promise<ResultCacheRecord | undefined> {
     const text = await readOptional(join(this.dir, cacheFileName(key)));
     return text === undefined ? undefined : decodeCacheRecord(text, key);
+  }
+
+  /** Removes temporary files a crash left behind (call before anyone writes here). */
+  removeInterruptedWrites(): Promise<number> {
+    return removeInterruptedWrites(this.dir);
   }
 
   async put(record: ResultCacheRecord): Promise<void> {
