@@ -9,6 +9,10 @@ import { serveHealth, writeJson } from './health.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { ensureSocketDir, removeStaleSocket } from './socket-dir.ts';
 
+/** Deadlines for receiving a request's headers and all of it (not for answering it). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
+
 export interface SocketServerOptions {
   socketPath: string;
   /** Owner the socket directory must have (the daemon's own uid: root in production). */
@@ -31,7 +35,17 @@ export class SocketServer {
     const { socketPath, uid } = this.opts;
     await ensureSocketDir(socketPath, uid);
     await removeStaleSocket(socketPath);
-    const server = createServer((req, res) => void this.route(req, res));
+    const server = createServer(
+      // A request is a few KiB from a local shim: a client that takes seconds to send it is
+      // broken or hostile, and must not hold a connection (Node's defaults: 60 s for headers,
+      // 300 s for the whole request, checked every 30 s).
+      {
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+      },
+      (req, res) => void this.route(req, res),
+    );
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
