@@ -82,6 +82,15 @@ export class SocketServer {
         writeJson(res, 404, { error: 'not found' });
         return;
       }
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        req.resume();
+        writeJson(res, 415, {
+          exitCode: 1,
+          stdout: `${JSON.stringify({ code: 6, msg: 'multinet daemon: undecodable request', details: `content-type must be application/json, got ${JSON.stringify(type)}` })}\n`,
+        });
+        return;
+      }
       let body: unknown;
       try {
         body = JSON.parse(await readBody(req, MAX_REQUEST_BYTES));
