@@ -13,6 +13,9 @@ export interface DaemonConfig {
   /** The node whose pods are cached (field selector spec.nodeName); "" = env MULTINET_NODE_NAME. */
   nodeName: string;
   maxConcurrentRequests: number;
+  /** Requests that may wait for a slot when all are busy, and how long each may wait. */
+  maxQueuedRequests: number;
+  queueTimeoutMs: number;
   /** host:port for /metrics, /healthz, /readyz; "" disables. Loopback only unless allowed. */
   metricsAddress: string;
   metricsAllowNonLoopback: boolean;
@@ -41,6 +44,8 @@ export interface AutoConfigOptions {
 
 const DAEMON_DEFAULTS = {
   maxConcurrentRequests: 32,
+  maxQueuedRequests: 256,
+  queueTimeoutSeconds: 30,
   metricsAddress: '127.0.0.1:9091',
   shutdownTimeoutSeconds: 20,
   cniConfDir: '/etc/cni/net.d',
@@ -111,6 +116,8 @@ export function parseDaemonConfig(text: string): DaemonConfig {
       1,
       4096,
     ),
+    maxQueuedRequests: integer(obj, 'maxQueuedRequests', DAEMON_DEFAULTS.maxQueuedRequests, 0, 65536),
+    queueTimeoutMs: integer(obj, 'queueTimeoutSeconds', DAEMON_DEFAULTS.queueTimeoutSeconds, 1, 600) * 1000,
     metricsAddress: get(obj, 'metricsAddress', 'string', DAEMON_DEFAULTS.metricsAddress),
     metricsAllowNonLoopback: get(obj, 'metricsAllowNonLoopback', 'boolean', false),
     localDir: path(obj, 'localDir', ''),

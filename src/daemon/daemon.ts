@@ -52,7 +52,11 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   const { config, log } = deps;
   const background = new AbortController();
   const engineAbort = new AbortController();
-  const limiter = new ConcurrencyLimiter(config.maxConcurrentRequests);
+  const limiter = new ConcurrencyLimiter(
+    config.maxConcurrentRequests,
+    config.maxQueuedRequests,
+    config.queueTimeoutMs,
+  );
   const informers: Informer<unknown>[] = [];
   let draining = false;
   let listening = false;

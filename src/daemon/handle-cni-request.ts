@@ -97,7 +97,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
       new CniError(CniErrorCode.TryAgainLater, 'multinet daemon is shutting down', 'try again later'),
     );
   }
-  const release = ctx.limiter.tryAcquire();
+  const release = await ctx.limiter.acquire(ctx.signal);
   if (!release) {
     ctx.observe?.(label, 'rejected', 0);
     ctx.log.warn({ command, containerId: request.env['CNI_CONTAINERID'], max: ctx.limiter.max }, 'saturated');
@@ -106,7 +106,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
       new CniError(
         CniErrorCode.TryAgainLater,
         'multinet daemon is busy',
-        `${ctx.limiter.max} requests in flight (maxConcurrentRequests); try again later`,
+        `${ctx.limiter.max} requests in flight (maxConcurrentRequests) and ${ctx.limiter.maxQueued} waiting (maxQueuedRequests); try again later`,
       ),
     );
   }

@@ -135,6 +135,8 @@ describe('multinet daemon + shim (real plugins, no API server)', { timeout: 120_
     );
     const daemon = await startDaemon(t, topo, setup, {
       maxConcurrentRequests: 1,
+      // No queue: this test is about the immediate refusal when saturated.
+      maxQueuedRequests: 0,
       shutdownTimeoutSeconds: 15,
     });
     const shimConf = JSON.parse(
