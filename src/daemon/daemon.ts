@@ -4,6 +4,7 @@ import { parseListenAddress } from '../config/daemon-config.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../engine/logger.ts';
+import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
 import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
 import { Informer } from '../k8s/informer.ts';
@@ -102,6 +103,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     : deps.connect((verb, path, status) => metrics.observeApiRequest(verb, path, status));
   let cluster: ClusterView | undefined;
   let local: DirectoryClusterView | undefined;
+  let events: BackgroundEvents | undefined;
   if (config.localDir) {
     local = new DirectoryClusterView(config.localDir, (file, reason) =>
       log.warn({ file, reason }, 'local mode: manifest skipped'),
@@ -136,14 +138,18 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
       log: clog,
     });
     informers.push(...(pods ? [pods] : []), nads, networks);
-    cluster = new CachedClusterView({
-      live,
-      client,
-      pods,
-      nads,
-      networks,
-      onLiveRead: (kind) => metrics.observeLiveRead(kind),
-    });
+    events = new BackgroundEvents(
+      new CachedClusterView({
+        live,
+        client,
+        pods,
+        nads,
+        networks,
+        onLiveRead: (kind) => metrics.observeLiveRead(kind),
+      }),
+      log,
+    );
+    cluster = events;
   } else {
     log.info({}, 'no API server configured: default network only, no network-status');
   }
@@ -222,6 +228,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     await closed;
     background.abort();
     await metricsServer?.close();
+    await Promise.race([events?.flush(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await Promise.allSettled(running);
     base.close();
     client?.close();
