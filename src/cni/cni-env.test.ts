@@ -110,6 +110,14 @@ test('parseCniRequest: container ID and interface name validation, stdin decodin
     () => parseCniRequest({ ...addEnv, CNI_CONTAINERID: '../x' }, conf),
     code(4, /invalid characters in containerID/),
   );
+  assert.throws(
+    () => parseCniRequest({ ...addEnv, CNI_CONTAINERID: 'x'.repeat(129) }, conf),
+    code(4, /containerID is 129 characters long, the limit is 128/),
+  );
+  assert.equal(
+    parseCniRequest({ ...addEnv, CNI_CONTAINERID: 'x'.repeat(128) }, conf).containerId.length,
+    128,
+  );
   assert.throws(() => parseCniRequest({ ...addEnv, CNI_IFNAME: 'a/b' }, conf), code(4, /contains "\/"/));
   assert.throws(
     () => parseCniRequest({ ...addEnv, CNI_IFNAME: 'x'.repeat(16) }, conf),

@@ -30,6 +30,11 @@ const REQUIRED: Record<CniCommand, readonly string[]> = {
 };
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/**
+ * The spec sets no length, but the ID names cache files (`<network>-<ID>-<ifname>` plus a
+ * temporary suffix must fit in 255 bytes); runtimes use 64 hex characters.
+ */
+export const MAX_CONTAINER_ID_LENGTH = 128;
 
 /**
  * Parses `K=V;K2=V2` like Go's types.LoadArgs: every pair splits on "=" into exactly two parts
@@ -69,7 +74,9 @@ export function formatCniArgs(args: readonly (readonly [string, string])[]): str
 /** Why a container ID is unusable (pkg/utils ValidateContainerID), or undefined. */
 export function containerIdProblem(id: string): string | undefined {
   if (id === '') return 'missing containerID';
-  if (!CONTAINER_ID.test(id)) return `invalid characters in containerID ${JSON.stringify(id)}`;
+  if (!CONTAINER_ID.test(id)) return `invalid characters in containerID ${JSON.stringify(id.slice(0, 200))}`;
+  if (id.length > MAX_CONTAINER_ID_LENGTH)
+    return `containerID is ${id.length} characters long, the limit is ${MAX_CONTAINER_ID_LENGTH}`;
   return undefined;
 }
 
