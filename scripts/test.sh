@@ -9,7 +9,7 @@ bash scripts/setup.sh
 
 echo "== build (the e2e tests and the demo exec the built plugin, daemon and shim)"
 npm run --silent build
-npm run --silent build:shim >/dev/null
+npm run --silent build:shim-bin >/dev/null
 npm run --silent build:daemon >/dev/null
 npm run --silent build:thin >/dev/null
 

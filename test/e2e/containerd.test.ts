@@ -19,7 +19,7 @@ import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { buildDaemonBundle, buildShim, DaemonProcess, waitFor } from '../integration/daemon-harness.ts';
 import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
 import { Containerd, missingRuntimePrerequisite, NodeMounts, shimProcesses } from '../support/containerd.ts';
-import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import {
   allocations,
   linksIn,
@@ -96,7 +96,11 @@ describe('containerd drives thick mode through the CRI', { timeout: 120_000, ski
   before(async () => {
     [cp, image] = await Promise.all([startControlPlane(), buildSandboxImage()]);
     multinet = buildDaemonBundle();
-    shim = buildShim();
+    // The shim as shipped: the Bun-compiled executable (`npm run build:shim-bin`, which
+    // scripts/test.sh runs), so no Node.js is needed on the "host"; the JS bundle otherwise.
+    shim = existsSync(join(REPO_ROOT, 'dist/multinet-shim-bin'))
+      ? join(REPO_ROOT, 'dist/multinet-shim-bin')
+      : buildShim();
   });
   after(async () => {
     await cp?.stop();
