@@ -1,9 +1,15 @@
-import { parseAllDocuments } from 'yaml';
+import { Lexer, parseAllDocuments } from 'yaml';
 
 /** Manifests are small; a bigger file is refused before parsing (YAML and JSON alike). */
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 /** Few real manifests use aliases; a low limit defuses "billion laughs" documents. */
 export const MANIFEST_MAX_ALIAS_COUNT = 100;
+/**
+ * Flow collections (`[..]`, `{..}`, JSON) nested deeper than this are refused before parsing: the
+ * YAML composer recurses per level, and a few hundred KiB of brackets cost it seconds and
+ * hundreds of MiB before it overflows the stack. Real manifests nest about ten levels.
+ */
+export const MANIFEST_MAX_FLOW_DEPTH = 100;
 
 export class ManifestError extends Error {
   constructor(
@@ -26,6 +32,14 @@ export type ManifestDocument =
  * document exhausts memory (a fatal crash, not an exception). Callers check the size first.
  */
 export function readManifestDocuments(text: string): ManifestDocument[] {
+  const depth = flowDepth(text);
+  if (depth > MANIFEST_MAX_FLOW_DEPTH)
+    return [
+      {
+        index: 1,
+        error: `flow collections nest ${depth} levels deep, the limit is ${MANIFEST_MAX_FLOW_DEPTH} (not parsed)`,
+      },
+    ];
   const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   return list.map((doc, i) => {
@@ -37,6 +51,17 @@ export function readManifestDocuments(text: string): ManifestDocument[] {
       return { index: i + 1, error: err instanceof Error ? err.message : String(err) };
     }
   });
+}
+
+/** Deepest nesting of flow collections, from the YAML lexer (iterative; quoting and block scalars handled). */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') max = Math.max(max, ++depth);
+    else if (token === ']' || token === '}') depth--;
+  }
+  return max;
 }
 
 /**
