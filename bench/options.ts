@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export type ScenarioId = 'sequential' | 'parallel' | 'burst' | 'api' | 'memory' | 'shim';
@@ -51,7 +52,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
   if (values.help) throw new Error(USAGE);
   const quick = values.quick === true;
   // A quick run is a smoke test: it must not overwrite the committed full results and report.
-  const defaultDir = quick ? `${repoRoot}/.tmp/bench-quick` : `${repoRoot}/bench`;
+  const defaultDir = resolve(repoRoot, quick ? '.tmp/bench-quick' : 'bench');
   const scenarios = values.only ? (values.only.split(',') as ScenarioId[]) : [...SCENARIOS];
   for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"\n${USAGE}`);
   const iterations = values.iterations ? Number(values.iterations) : quick ? 3 : 100;
@@ -59,8 +60,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
     throw new Error(`--iterations must be a positive integer`);
   return {
     quick,
-    outDir: values.out ?? `${defaultDir}/results`,
-    reportFile: values.report ?? `${defaultDir}/REPORT.md`,
+    outDir: resolve(values.out ?? `${defaultDir}/results`),
+    reportFile: resolve(values.report ?? `${defaultDir}/REPORT.md`),
     build: !values['no-build'],
     scenarios,
     reportFrom: values['report-from'],

@@ -35,6 +35,16 @@ const DELEGATES = new Set([
 ]);
 const PAGE = 4096;
 
+/** Proportional set size (shared pages divided among the processes sharing them). */
+function pssBytes(pid: number): number | null {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 interface Proc {
   pid: number;
   ppid: number;
@@ -66,9 +76,9 @@ export interface MemoryPeaks {
 }
 
 /**
- * Samples every `intervalMs` until stopped: daemon RSS, the sum over delegate processes, and the
- * sum over other processes we exec (thin plugins, shims, nsenter) below `rootPid`, minus the
- * long-lived helpers in `exclude` (control plane, API forwarder, baseline worker).
+ * Samples every `intervalMs` until stopped: daemon RSS, the PSS sum over delegate processes, and
+ * the PSS sum over other processes we exec (thin plugins, shims, nsenter) below `rootPid`, minus
+ * the long-lived helpers in `exclude` (control plane, API forwarder, baseline worker).
  */
 export function startMemorySampler(opts: {
   rootPid: number;
@@ -90,8 +100,9 @@ export function startMemorySampler(opts: {
       stack.push(...(children.get(p.pid) ?? []));
       if (opts.exclude(p.pid)) continue; // its own memory only: its children still count
       if (p.pid === opts.daemonPid) daemon = p.rss;
-      else if (DELEGATES.has(p.comm)) delegates += p.rss;
-      else plugins += p.rss;
+      // Sums use PSS: a hundred processes of one binary share its text, which RSS counts 100 times.
+      else if (DELEGATES.has(p.comm)) delegates += pssBytes(p.pid) ?? p.rss;
+      else plugins += pssBytes(p.pid) ?? p.rss;
     }
     peaks.daemon = Math.max(peaks.daemon, daemon);
     peaks.delegates = Math.max(peaks.delegates, delegates);

@@ -15,7 +15,7 @@ export interface BurstRun {
   addLatencies: number[];
   delLatencies: number[];
   errors: string[];
-  /** Peak RSS sums, sampled every sampleIntervalMs. */
+  /** Peaks sampled every sampleIntervalMs: the daemon's RSS; PSS sums for the process groups. */
   peakDaemonRssBytes: number | null;
   peakDelegateRssBytes: number;
   /** Thin plugin / shim processes (everything we exec that is not a delegate). */
@@ -81,6 +81,11 @@ export interface BenchResults {
     networkCounts: number[];
     runs: Partial<Record<ImplementationId, Record<string, Samples>>>;
   };
+  /** Scenario 1 again for one implementation with a non-default setting (same iterations and counts). */
+  sequentialVariants: Record<
+    string,
+    { implementation: ImplementationId; variant: string; runs: Record<string, Samples> }
+  >;
   parallel: {
     iterations: number;
     networkCounts: number[];

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO_ROOT } from '../test/support/control-plane.ts';
 import type { BenchContext } from './bench-context.ts';
@@ -146,6 +146,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       environment: { cleanEnv: Object.keys(CLEAN_ENV), nodeExtraCaCertsPassed: false },
       implementations,
       sequential: { iterations: s.iterations, networkCounts: s.networkCounts, runs: {} },
+      sequentialVariants: {},
       parallel: { iterations: s.parallelIterations, networkCounts: s.parallelCounts, runs: {} },
       burst: {},
       api: {},
@@ -163,10 +164,29 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
         runSequential(ctx, {
           iterations: s.parallelIterations,
           networkCounts: s.parallelCounts,
-          parallelAttach: true,
+          start: { parallelAttach: true },
+          variant: 'parallelAttach',
           only: (i) => i.family === 'multinet',
         }),
       );
+    if (want('sequential') && ctx.implementations.some((i) => i.id === 'multinet-thick'))
+      // Where thick overhead goes: the same run without one Event write per attachment.
+      results.sequentialVariants['multinet-thick (events: warnings)'] = {
+        implementation: 'multinet-thick',
+        variant: 'events: warnings',
+        runs:
+          (
+            await timed('1b. sequential, multinet thick with events: warnings', () =>
+              runSequential(ctx, {
+                iterations: s.iterations,
+                networkCounts: s.networkCounts,
+                start: { events: 'warnings' },
+                variant: 'events: warnings',
+                only: (i) => i.id === 'multinet-thick',
+              }),
+            )
+          )['multinet-thick'] ?? {},
+      };
     if (want('burst'))
       results.burst = await timed('2. burst', () =>
         runBurst(ctx, { pods: s.burstPods, networksPerPod: s.burstNetworks }),
@@ -215,7 +235,7 @@ async function main(): Promise<number> {
   const results = await runBench(opts);
   await mkdir(opts.outDir, { recursive: true });
   const date = results.startedAt.slice(0, 10);
-  const file = join(opts.outDir, `${date}${opts.quick ? '-quick' : ''}.json`);
+  const file = resolve(opts.outDir, `${date}${opts.quick ? '-quick' : ''}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 1)}\n`);
   await writeReport(results, file, opts.reportFile);
   log(

@@ -24,6 +24,22 @@ const FAMILY_GROUP: Record<ImplementationId, number> = {
   'multus-thick': 4,
 };
 
+/** Errors grouped by their first line with names, ids and numbers masked, most frequent first. */
+export function summarizeErrors(errors: string[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const e of errors) {
+    const oneLine = e.replace(/\s+/g, ' ').trim();
+    const key = oneLine
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uid>')
+      .replace(/burst-[a-z-]+-\d+/g, '<pod>')
+      .replace(/\d+/g, 'N')
+      .replace(/`/g, "'")
+      .slice(0, 220);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
 function table(head: string[], rows: string[][]): string {
   return [
     `| ${head.join(' | ')} |`,
@@ -41,20 +57,35 @@ function sequentialSection(r: BenchResults, charts: Record<string, string>, char
   const ids = Object.keys(r.sequential.runs) as ImplementationId[];
   if (ids.length === 0) return '';
   const get = (id: ImplementationId, n: number): Samples | undefined => r.sequential.runs[id]?.[String(n)];
+  // The implementations, then the diagnostic variants (scenario 1 again with one setting changed).
+  const lines: { label: string; baseline: boolean; at: (n: number) => Samples | undefined }[] = [
+    ...ids.map((id) => ({
+      label: names.get(id) ?? id,
+      baseline: id === 'baseline',
+      at: (n: number) => get(id, n),
+    })),
+    ...Object.values(r.sequentialVariants ?? {}).map((v) => ({
+      label: `${names.get(v.implementation) ?? v.implementation} (${v.variant})`,
+      baseline: false,
+      at: (n: number) => v.runs[String(n)],
+    })),
+  ];
+  const baseAdd = (n: number) => median(get('baseline', n)?.add ?? []);
+  const baseDel = (n: number) => median(get('baseline', n)?.del ?? []);
   const rows: string[][] = [];
   for (const n of r.sequential.networkCounts) {
-    for (const id of ids) {
-      const s = get(id, n);
+    for (const line of lines) {
+      const s = line.at(n);
       if (!s) continue;
       rows.push([
         String(n),
-        names.get(id) ?? id,
+        line.label,
         ms(median(s.add)),
         ms(p99(s.add)),
-        id === 'baseline' ? '—' : ms(addOverhead(r, id, n)),
+        line.baseline ? '—' : ms(median(s.add) - baseAdd(n)),
         ms(median(s.del)),
         ms(p99(s.del)),
-        id === 'baseline' ? '—' : ms(median(s.del) - median(get('baseline', n)?.del ?? [])),
+        line.baseline ? '—' : ms(median(s.del) - baseDel(n)),
         String(s.errors.length),
       ]);
     }
@@ -84,11 +115,14 @@ function sequentialSection(r: BenchResults, charts: Record<string, string>, char
     title: 'ADD overhead over the baseline (median)',
     xLabel: 'additional networks per pod',
     yLabel: 'ms over delegates alone',
-    series: ids
-      .filter((id) => id !== 'baseline')
-      .map((id) => ({
-        name: names.get(id) ?? id,
-        points: r.sequential.networkCounts.map((n) => [n, addOverhead(r, id, n)] as [number, number]),
+    series: lines
+      .filter((l) => !l.baseline)
+      .map((l) => ({
+        name: l.label.replace(' (events: warnings)', ', no Events'),
+        dashed: l.label.includes('('),
+        points: r.sequential.networkCounts.map(
+          (n) => [n, median(l.at(n)?.add ?? []) - baseAdd(n)] as [number, number],
+        ),
       })),
   });
   const link = (f: string) => `![${f}](${join(chartDir, f)})`;
@@ -200,12 +234,15 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
       { label: `${names.get(id) ?? id} DEL`, value: r.burst[id]!.delCompletionMs, group: FAMILY_GROUP[id] },
     ]),
   });
-  const errors = ids.flatMap((id) => r.burst[id]!.errors.slice(0, 3).map((e) => `- ${id}: ${e}`));
+  const errors = ids.flatMap((id) =>
+    summarizeErrors(r.burst[id]!.errors).map(([e, n]) => `- ${names.get(id) ?? id}: ${n} × \`${e}\``),
+  );
   return [
     `## 2. Burst: ${any.pods} pods × ${any.networksPerPod} networks, ADD all at once, then DEL all`,
     '',
-    `Peak RSS sampled every ${any.sampleIntervalMs} ms: the daemon itself, the delegate plugin processes (which a`,
-    "thick daemon's cgroup would be charged for), and our exec'd plugin/shim processes (+ nsenter).",
+    `Peaks sampled every ${any.sampleIntervalMs} ms: the daemon's RSS; the PSS sum of the delegate plugin processes (which a`,
+    "thick daemon's cgroup would be charged for); the PSS sum of our exec'd plugin/shim processes (+ nsenter).",
+    'A call that failed counts as an error, whatever the reason: no retry is made for it (a kubelet would retry later).',
     '',
     table(
       [
@@ -216,8 +253,8 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
         'DEL all (ms)',
         'errors',
         'daemon peak MiB',
-        'delegates peak MiB',
-        'plugins/shims peak MiB',
+        'delegates peak PSS MiB',
+        'plugins/shims peak PSS MiB',
         'daemon alive',
       ],
       rows,
@@ -229,7 +266,7 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
     '',
     `![burst-completion.svg](${join(chartDir, 'burst-completion.svg')})`,
     '',
-    ...(errors.length ? ['First errors:', '', ...errors, ''] : []),
+    ...(errors.length ? ['Errors by kind (pod names, ids and numbers masked):', '', ...errors, ''] : []),
   ].join('\n');
 }
 

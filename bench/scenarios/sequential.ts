@@ -1,10 +1,10 @@
 /**
  * Scenario 1 (and 6): one pod at a time, ADD then DEL, with 0, 1, 3, 8 additional networks.
- * Every implementation runs the same shapes in the same pod namespace, after a warm-up. With
- * parallelAttach, only multinet runs (the extension is ours), at the given counts.
+ * Every implementation runs the same shapes in the same pod namespace, after a warm-up. Variants
+ * (parallelAttach, events) run only the implementations they apply to.
  */
 import { invocation, nextContainerId, warmUp, withRunning, type BenchContext } from '../bench-context.ts';
-import type { Implementation, ImplementationId } from '../implementations/implementation.ts';
+import type { Implementation, ImplementationId, StartOptions } from '../implementations/implementation.ts';
 import type { PodRef } from '../exec-cni.ts';
 import type { Samples } from '../results.ts';
 import { median, round2 } from '../stats.ts';
@@ -14,7 +14,9 @@ export async function runSequential(
   opts: {
     iterations: number;
     networkCounts: number[];
-    parallelAttach?: boolean;
+    start?: Omit<StartOptions, 'logDir'>;
+    /** Shown in the log beside the implementation. */
+    variant?: string;
     only?: (i: Implementation) => boolean;
   },
 ): Promise<Partial<Record<ImplementationId, Record<string, Samples>>>> {
@@ -25,7 +27,7 @@ export async function runSequential(
     const pods = new Map<number, PodRef[]>();
     for (const n of opts.networkCounts)
       pods.set(n, await ctx.scene.createPods(`seq-${impl.id}-${n}`, ctx.scene.networks(n), opts.iterations));
-    await withRunning(ctx, impl, { parallelAttach: opts.parallelAttach ?? false }, async (running) => {
+    await withRunning(ctx, impl, opts.start ?? {}, async (running) => {
       await warmUp(ctx, running);
       for (const n of opts.networkCounts) {
         const networks = ctx.scene.networks(n);
@@ -42,7 +44,7 @@ export async function runSequential(
         }
         perCount[String(n)] = s;
         ctx.log(
-          `  ${impl.id}${opts.parallelAttach ? ' (parallelAttach)' : ''} n=${n}: ADD ${median(s.add).toFixed(1)} ms, DEL ${median(s.del).toFixed(1)} ms` +
+          `  ${impl.id}${opts.variant ? ` (${opts.variant})` : ''} n=${n}: ADD ${median(s.add).toFixed(1)} ms, DEL ${median(s.del).toFixed(1)} ms` +
             (s.errors.length ? `, ${s.errors.length} errors (${s.errors[0]})` : '') +
             '\n',
         );
