@@ -282,6 +282,29 @@ describe('engine network selection rules', () => {
     assert.deepEqual(lists.lines(), ['ADD cluster-net eth0', 'ADD net-x net1']);
   });
 
+  it('namespaceIsolation also holds for the default-network annotation (multinetNamespace stays allowed)', async () => {
+    const { deps, lists, cluster } = setup();
+    cluster.addNad('other', 'tenant-net', conf('tenant-net'));
+    cluster.addNad('kube-system', 'alt-net', conf('alt-net'));
+    const annotate = (value: string) =>
+      cluster.addPod({
+        namespace: 'ns1',
+        name: 'pod-a',
+        uid: 'uid-1',
+        annotations: { 'v1.multus-cni.io/default-network': value },
+      });
+    deps.config.namespaceIsolation = true;
+    annotate('other/tenant-net');
+    await assert.rejects(
+      runPodNetworkRequest(deps, request('ADD')),
+      /network other\/tenant-net: namespaceIsolation is on: pods in namespace "ns1"/,
+    );
+    assert.deepEqual(lists.lines(), []);
+    annotate('alt-net');
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.lines(), ['ADD alt-net eth0']);
+  });
+
   it('the per-pod default-network annotation replaces the cluster network', async () => {
     const { deps, lists, cluster } = setup();
     cluster.addNad('kube-system', 'alt-net', conf('alt-net'));

@@ -42,6 +42,8 @@ export class NetworkResolver {
       const [only] = elements;
       if (elements.length !== 1 || only === undefined)
         throw this.invalid(`annotation ${DEFAULT_NETWORK_ANNOTATION} must name exactly one network`);
+      // The override names a NAD in multinetNamespace by default: that one stays allowed.
+      this.checkIsolation(pod!.namespace, only, [this.deps.config.multinetNamespace]);
       return this.nad(only.namespace, only.name);
     }
     const { clusterNetwork, clusterNetworkConfig } = this.deps.config;
@@ -95,9 +97,14 @@ export class NetworkResolver {
     );
   }
 
-  /** NPWG §7.4: a disallowed selection fails the pod. */
-  private checkIsolation(podNamespace: string, sel: NetworkSelectionElement): void {
-    const { namespaceIsolation, globalNamespaces } = this.deps.config;
+  /** NPWG §7.4: a disallowed selection fails the pod (the default-network override included). */
+  private checkIsolation(
+    podNamespace: string,
+    sel: NetworkSelectionElement,
+    alsoAllowed: string[] = [],
+  ): void {
+    const { namespaceIsolation } = this.deps.config;
+    const globalNamespaces = [...this.deps.config.globalNamespaces, ...alsoAllowed];
     if (!namespaceIsolation || sel.namespace === podNamespace || globalNamespaces.includes(sel.namespace))
       return;
     throw new EngineError({
