@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parse, YAMLError } from 'yaml';
 
 /** How to reach and authenticate to the API server, from a kubeconfig or the in-cluster files. */
 export interface KubeConnection {
@@ -26,7 +26,7 @@ function pick(list: unknown, name: string, what: string): Obj {
  * kubeconfig's directory and read through `readFile`, so this stays testable without a disk.
  */
 export function parseKubeconfig(text: string, path: string, readFile: (p: string) => Buffer): KubeConnection {
-  const doc = parse(text, { maxAliasCount: 10 }) as Obj | null;
+  const doc = parseYaml(text, path);
   if (!doc || typeof doc !== 'object') throw new Error(`kubeconfig ${path}: not a YAML mapping`);
   const contextName = doc['current-context'];
   if (typeof contextName !== 'string' || contextName === '')
@@ -54,6 +54,22 @@ export function parseKubeconfig(text: string, path: string, readFile: (p: string
   if (typeof user['tokenFile'] === 'string')
     conn.tokenFile = isAbsolute(user['tokenFile']) ? user['tokenFile'] : resolve(base, user['tokenFile']);
   return conn;
+}
+
+/**
+ * A kubeconfig holds tokens and keys: a parse error must not quote it. The yaml library's
+ * "pretty" errors print the offending line (a token line, say) under the message; ours give the
+ * line number only.
+ */
+function parseYaml(text: string, path: string): Obj | null {
+  try {
+    return parse(text, { maxAliasCount: 10, prettyErrors: false }) as Obj | null;
+  } catch (err) {
+    const at = err instanceof YAMLError ? err.pos[0] : undefined;
+    const line = at === undefined ? '' : ` at line ${text.slice(0, at).split('\n').length}`;
+    const what = err instanceof YAMLError ? `${err.code}: ${err.message}` : 'unreadable';
+    throw new Error(`kubeconfig ${path}: not valid YAML${line} (${what})`);
+  }
 }
 
 /** In-cluster access (a pod with a ServiceAccount): env values are passed in by the caller. */
