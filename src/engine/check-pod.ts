@@ -1,3 +1,4 @@
+import { CniErrorCode } from '../cni/cni-error.ts';
 import { selectVersion, versionAtLeast } from '../cni/versions.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
@@ -17,6 +18,8 @@ export async function checkPod(
       code: EngineErrorCode.CheckFailed,
       pod: label,
       reason: 'no record of an ADD for this container (plan cache missing or unreadable)',
+      // CNI §6 code 3: "container unknown or does not exist".
+      cniCode: CniErrorCode.UnknownContainer,
     });
   for (const att of plan.attachments) {
     const list = parseAttachmentConfig(plan, att);

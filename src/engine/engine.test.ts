@@ -232,6 +232,16 @@ describe('engine DEL', () => {
     assert.deepEqual(lists.lines(), ['DEL extra net1', 'DEL primary eth0']);
   });
 
+  it('CHECK of a container with no ADD record answers code 3 (container unknown)', async () => {
+    const { deps, lists } = setup('net-a');
+    await assert.rejects(runPodNetworkRequest(deps, request('CHECK')), (err: unknown) => {
+      assert.equal(toCniError(err).code, 3);
+      assert.match(toCniError(err).details ?? '', /no record of an ADD for this container/);
+      return true;
+    });
+    assert.deepEqual(lists.lines(), []);
+  });
+
   it('is idempotent: a second DEL succeeds', async () => {
     const { deps } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
