@@ -1,0 +1,163 @@
+/**
+ * A storm: 50 pods ADD and DEL in a loop through the real shim and daemon (two networks each:
+ * bridge and macvlan, host-local addresses), while the daemon is restarted at random moments,
+ * killed (SIGKILL, as the kubelet or the OOM killer would) or stopped (SIGTERM). The test plays
+ * the kubelet: a failed ADD is followed by DEL and a later retry, a failed DEL is retried.
+ *
+ * Phase A has the restarts; phase B runs the last daemon undisturbed, so that its descriptors
+ * and memory can be compared at two idle points hundreds of cycles apart. At the end nothing may
+ * be left: no interface, address, cache file, plugin process, and no descriptor growth.
+ *
+ * MULTINET_STORM_SECONDS (default 60) bounds the storm; MULTINET_STORM_SEED replays one.
+ */
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CniOutcome } from '../support/cni-runtime.ts';
+import { record, recordLeaks, scenario } from '../support/fault-report.ts';
+import { bridgeNet, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
+import type { PodNs } from '../support/netns.ts';
+
+const PODS = 50;
+const SECONDS = Number(process.env['MULTINET_STORM_SECONDS'] ?? 60);
+const SEED = Number(process.env['MULTINET_STORM_SEED'] ?? Date.now() % 1_000_000);
+
+/** mulberry32: a small seeded PRNG, so a failing storm can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Counters {
+  cycles: number;
+  addAttempts: number;
+  addFailures: Record<string, number>;
+  delAttempts: number;
+  delFailures: number;
+}
+
+describe(
+  'storm: 50 pods ADD/DEL in a loop with random daemon restarts',
+  { timeout: (SECONDS + 150) * 1000 },
+  () => {
+    scenario(
+      `storm (${SECONDS} s): zero leaked interfaces, addresses, cache files and descriptors`,
+      async (t) => {
+        const random = prng(SEED);
+        const s = await FaultScene.create(t, (topo) => ({
+          primary: bridgeNet(topo, 'podnet', '10.110.0.0/24', 'mns0'),
+          networks: { 'n1.conf': simpleNet(topo, 'n1', 'macvlan', '10.110.1.0/24') },
+          daemon: { defaultNetworks: ['n1'], shutdownTimeoutSeconds: 5 },
+          bridges: ['mns0'],
+        }));
+        await s.start();
+        const pods: PodNs[] = [];
+        for (let i = 0; i < PODS; i++) pods.push(await s.topo.addPod());
+        const c: Counters = { cycles: 0, addAttempts: 0, addFailures: {}, delAttempts: 0, delFailures: 0 };
+        const failure = (out: CniOutcome) => String(out.json?.['code'] ?? `exit ${out.exitCode}`);
+
+        const del = async (i: number) => {
+          for (;;) {
+            c.delAttempts++;
+            const out = await s.call('DEL', `st${i}`, pods[i]);
+            if (out.exitCode === 0) return;
+            c.delFailures++;
+            assert.equal(out.json?.['code'], 11, `DEL may only fail with "try again": ${out.stdout}`);
+            await sleep(100 + random() * 300);
+          }
+        };
+        /** One pod's kubelet: ADD (on failure DEL, back off, retry), then DEL; until `until`. */
+        const worker = async (i: number, until: number) => {
+          await sleep(random() * 1000);
+          while (Date.now() < until) {
+            for (;;) {
+              c.addAttempts++;
+              const out = await s.call('ADD', `st${i}`, pods[i]);
+              if (out.exitCode === 0) break;
+              const code = failure(out);
+              c.addFailures[code] = (c.addFailures[code] ?? 0) + 1;
+              assert.equal(out.json?.['code'], 11, `ADD may only fail with "try again": ${out.stdout}`);
+              await del(i);
+              await sleep(100 + random() * 400);
+            }
+            await sleep(random() * 200);
+            await del(i);
+            c.cycles++;
+          }
+        };
+
+        const restarts = { kill: 0, term: 0 };
+        const t0 = Date.now();
+        const endA = t0 + SECONDS * 600;
+        const endB = t0 + SECONDS * 1000;
+        const restarter = (async () => {
+          for (;;) {
+            await sleep(3000 + random() * 5000);
+            if (Date.now() > endA - 5000) return;
+            if (random() < 0.5) {
+              restarts.kill++;
+              await s.kill();
+            } else {
+              restarts.term++;
+              const code = await s.terminate();
+              assert.equal(code, 0, `SIGTERM: a clean exit\n${s.daemon!.describe().slice(-3000)}`);
+            }
+            await sleep(random() * 500);
+            await s.start();
+          }
+        })();
+        await Promise.all([restarter, ...pods.map((_, i) => worker(i, endA))]);
+        const cyclesA = c.cycles;
+        const idle1 = { fds: s.fdCount(), rss: s.rssBytes() };
+
+        const rss: number[] = [];
+        const sampler = setInterval(() => rss.push(s.rssBytes()), 1000);
+        await Promise.all(pods.map((_, i) => worker(i, endB)));
+        clearInterval(sampler);
+        const idle2 = { fds: s.fdCount(), rss: s.rssBytes() };
+        const cyclesB = c.cycles - cyclesA;
+
+        const left = await s.leftovers(pods);
+        const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
+        const figures = {
+          seconds: Math.round((Date.now() - t0) / 1000),
+          seed: SEED,
+          pods: PODS,
+          cycles: c.cycles,
+          cyclesPhaseA: cyclesA,
+          cyclesPhaseB: cyclesB,
+          addAttempts: c.addAttempts,
+          addFailures: c.addFailures,
+          delAttempts: c.delAttempts,
+          delRetries: c.delFailures,
+          restarts,
+          fdsIdle: [idle1.fds, idle2.fds],
+          rssIdleMiB: [mib(idle1.rss), mib(idle2.rss)],
+          rssMaxMiB: mib(Math.max(...rss, idle2.rss)),
+          leaks: leakList(left).length,
+        };
+        record({ kind: 'storm', ...figures });
+        console.log(`storm: ${JSON.stringify(figures)}`);
+
+        assert.deepEqual(recordLeaks('storm: after the last DEL', leakList(left)), [], JSON.stringify(left));
+        assert.deepEqual(left, NOTHING);
+        assert.ok(c.cycles >= PODS, `every pod went round at least once (${c.cycles} cycles)`);
+        assert.ok(restarts.kill + restarts.term > 0 || SECONDS < 20, 'the daemon was restarted');
+        assert.ok(
+          idle2.fds <= idle1.fds + 2,
+          `descriptors grew from ${idle1.fds} to ${idle2.fds} over ${cyclesB} idle-to-idle cycles`,
+        );
+        assert.ok(
+          idle2.rss <= idle1.rss * 1.3 + 16 * 1048576,
+          `RSS grew from ${mib(idle1.rss)} MiB to ${mib(idle2.rss)} MiB over ${cyclesB} cycles`,
+        );
+      },
+    );
+  },
+);
