@@ -78,9 +78,9 @@ test('reliability report: figures of this run, written to test/reliability/REPOR
       `| ADD attempts / answered "try again" (11) | ${String(storm['addAttempts'])} / ${JSON.stringify(storm['addFailures'])} |`,
     );
     out(`| DEL attempts / retried | ${String(storm['delAttempts'])} / ${String(storm['delRetries'])} |`);
-    out(`| daemon descriptors at the two idle points | ${fds.join(' → ')} |`);
+    out(`| daemon descriptors at the idle points | ${fds.join(' → ')} |`);
     out(
-      `| daemon RSS at the two idle points, max | ${rss.join(' → ')} MiB, max ${String(storm['rssMaxMiB'])} MiB |`,
+      `| daemon RSS at the idle points, max | ${rss.join(' → ')} MiB, max ${String(storm['rssMaxMiB'])} MiB |`,
     );
     out(`| leaked interfaces, addresses, cache files, processes | ${String(storm['leaks'])} |`);
     out();
