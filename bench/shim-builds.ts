@@ -47,7 +47,7 @@ async function npmTools(log: (s: string) => void): Promise<{ bun: string; postje
     await mkdir(TOOLS_DIR, { recursive: true });
     await writeFile(join(TOOLS_DIR, 'package.json'), '{ "private": true }\n');
     await run('npm', ['install', '--prefix', TOOLS_DIR, '--no-audit', '--no-fund', ...specs], {
-      timeout: 600_000,
+      timeout: 180_000, // a registry that does not answer must not hold the run
     });
     await writeFile(stamp, want);
   }

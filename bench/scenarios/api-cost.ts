@@ -11,6 +11,7 @@ import type { Implementation, StartOptions } from '../implementations/implementa
 import type { ApiCount, ApiRun } from '../results.ts';
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+const SETTLE_MS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function count(events: AuditEvent[], rounds = 1): ApiCount {
@@ -58,12 +59,14 @@ export async function runApiCost(
         const r = await running.call(invocation(command, containerId, ns.path, pod, networks));
         const t1 = Date.now();
         if (!r.ok) errors.push(`${command}: ${r.error}`);
-        await sleep(300); // events are written as the response completes
+        // A daemon may write Events after it answered: requests up to SETTLE_MS later belong to
+        // this call (nothing else runs meanwhile), and the audit log has them a moment after.
+        await sleep(SETTLE_MS + 200);
         const events = await scene.cp.readAudit();
         return events.filter((e) => {
           if (e.user.username !== user || e.stage !== 'ResponseComplete' || e.verb === 'watch') return false;
           const at = Date.parse(e.requestReceivedTimestamp);
-          return at >= t0 - 2 && at <= t1 + 2;
+          return at >= t0 - 2 && at <= t1 + SETTLE_MS;
         });
       };
       const coldId = nextContainerId(`api-${impl.id}`);
