@@ -63,4 +63,5 @@ export async function warmUp(ctx: BenchContext, running: RunningImplementation, 
     else await new Promise((r) => setTimeout(r, 250));
   }
   await ctx.scene.deletePods([pod]);
+  await ctx.scene.resetPodNs(ns);
 }

@@ -21,6 +21,8 @@ export interface BurstRun {
   /** Thin plugin / shim processes (everything we exec that is not a delegate). */
   peakPluginRssBytes: number;
   daemonAliveAfter: boolean | null;
+  /** Links still in the pod namespaces after the DELs and up to 3 untimed DEL retries (then removed). */
+  leftoverLinks?: number;
   sampleIntervalMs: number;
 }
 

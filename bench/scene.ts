@@ -13,7 +13,7 @@ import { stringify as toYaml } from 'yaml';
 import { forwardApiIntoNetns } from '../test/support/api-forwarder.ts';
 import { startControlPlane, type ControlPlane } from '../test/support/control-plane.ts';
 import type { KubeObject } from '../test/support/kube-client.ts';
-import { NetnsTopology, type PodNs } from '../test/support/netns.ts';
+import { ip, NetnsTopology, type PodNs } from '../test/support/netns.ts';
 import type { CleanupStack } from './cleanup-stack.ts';
 import type { PodRef } from './exec-cni.ts';
 
@@ -188,6 +188,20 @@ export class BenchScene {
   delegateConfig(name: string): Record<string, unknown> {
     const index = Number(name.slice(name.lastIndexOf('-') + 1));
     return { ...benchNetworkConfig(index, this.ipamDir), name };
+  }
+
+  /**
+   * Removes whatever an implementation's failed DEL left in a pod namespace (links other than lo),
+   * so the next implementation starts on a clean stage. Returns the names removed. Only ever
+   * touches the bench's own pod namespaces.
+   */
+  async resetPodNs(ns: PodNs): Promise<string[]> {
+    if (!this.pods.includes(ns)) throw new Error(`${ns.name} is not a bench pod namespace`);
+    const links = (JSON.parse(await ip('-j', '-n', ns.name, 'link', 'show')) as { ifname: string }[])
+      .map((l) => l.ifname)
+      .filter((n) => n !== 'lo');
+    for (const name of links) await ip('-n', ns.name, 'link', 'del', name).catch(() => undefined);
+    return links;
   }
 
   /** A new directory under the run's temp dir (removed with it). */

@@ -220,6 +220,7 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
       mib(b.peakDelegateRssBytes),
       mib(b.peakPluginRssBytes),
       b.daemonAliveAfter === null ? '—' : b.daemonAliveAfter ? 'yes' : 'NO',
+      b.leftoverLinks === undefined ? 'n/a' : String(b.leftoverLinks),
     ];
   });
   const ratioLine = (a: ImplementationId, b: ImplementationId) =>
@@ -256,6 +257,7 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
         'delegates peak PSS MiB',
         'plugins/shims peak PSS MiB',
         'daemon alive',
+        'links left after 3 DEL retries',
       ],
       rows,
     ),

@@ -98,6 +98,7 @@ export async function runApiCost(
       return run;
     });
     await scene.deletePods(pods);
+    await scene.resetPodNs(ns);
   }
   return out;
 }

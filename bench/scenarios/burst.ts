@@ -42,11 +42,20 @@ export async function runBurst(
         );
         const total = performance.now() - t0;
         for (const r of results) if (!r.ok) errors.push(`${command}: ${r.error}`);
-        return { total, latencies: results.filter((r) => r.ok).map((r) => round2(r.ms)) };
+        return { total, results, latencies: results.filter((r) => r.ok).map((r) => round2(r.ms)) };
       };
       const add = await phase('ADD');
       const del = await phase('DEL');
       const peaks = sampler.stop();
+      // Untimed: DEL again what failed, as a runtime keeps retrying DEL, then clear what is still
+      // left, so that one implementation's failures do not become the next one's errors.
+      let leftovers = 0;
+      for (const [i, r] of del.results.entries()) {
+        if (r.ok) continue;
+        for (let k = 0; k < 3; k++)
+          if ((await running.call(invocation('DEL', ids[i]!, netns[i]!.path, pods[i]!, networks))).ok) break;
+      }
+      for (const ns of netns) leftovers += (await ctx.scene.resetPodNs(ns)).length;
       let alive: boolean | null = null;
       if (running.daemonPid) {
         try {
@@ -68,6 +77,7 @@ export async function runBurst(
         peakDelegateRssBytes: peaks.delegates,
         peakPluginRssBytes: peaks.plugins,
         daemonAliveAfter: alive,
+        leftoverLinks: leftovers,
         sampleIntervalMs: SAMPLE_MS,
       };
       ctx.log(

@@ -51,6 +51,7 @@ export async function runSequential(
       }
     });
     await ctx.scene.deletePods([...pods.values()].flat());
+    await ctx.scene.resetPodNs(ns); // a failed DEL must not fail the next implementation's ADDs
     runs[impl.id] = perCount;
   }
   return runs;
