@@ -5,6 +5,7 @@
  * once per pod network call (docs/daemon.md has its start-up time).
  */
 import type * as Fs from 'node:fs';
+import { readStdinSync } from '../shim/read-stdin-sync.ts';
 import { runShim } from '../shim/run-shim.ts';
 import { unixPost } from '../shim/unix-post.ts';
 
@@ -12,7 +13,7 @@ const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 
 function readStdin(): string {
   try {
-    return fs.readFileSync(0, 'utf8');
+    return readStdinSync(fs).toString('utf8');
   } catch {
     return '';
   }

@@ -4,7 +4,8 @@
  * the thin CNI plugin; otherwise it dispatches subcommands. Subcommands are imported lazily so
  * the plugin path loads only what it needs.
  */
-import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { readStdinSync } from '../shim/read-stdin-sync.ts';
 
 const argv = process.argv.slice(2);
 const sub = argv[0];
@@ -16,7 +17,7 @@ async function main(): Promise<number> {
       import('./engine-deps.ts'),
       import('../host/stderr-logger.ts'),
     ]);
-    const stdin = process.stdin.isTTY ? Buffer.alloc(0) : readFileSync(0);
+    const stdin = process.stdin.isTTY ? Buffer.alloc(0) : readStdinSync(fs);
     const out = await runThinPlugin(process.env, stdin, async (config) =>
       buildEngineDeps(config, process.env, stderrLogger(config.logLevel, { component: 'multinet' })),
     );

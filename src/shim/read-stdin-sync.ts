@@ -1,0 +1,36 @@
+import type * as Fs from 'node:fs';
+
+/** CNI configs are small; a runtime never sends more. */
+const MAX_STDIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads all of stdin synchronously. readFileSync(0) fails with EAGAIN when the runtime hands the
+ * plugin a non-blocking pipe (seen under a burst of 100 pods: the call then failed, or a shim
+ * sent an empty config); this waits briefly and reads on until end of file. No imports, so the
+ * shim bundle stays free of them (fs is passed in).
+ */
+export function readStdinSync(fs: typeof Fs, fd = 0): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(64 * 1024);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 2);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_STDIN_BYTES) throw new Error(`stdin larger than ${MAX_STDIN_BYTES} bytes`);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
