@@ -29,7 +29,7 @@ function niceScale(max: number, ticks = 5): { top: number; step: number } {
 }
 
 const fmt = (n: number): string =>
-  Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+  n === 0 ? '0' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 
 export interface Series {
   name: string;
@@ -48,8 +48,8 @@ export function lineChart(opts: { title: string; xLabel: string; yLabel: string;
   const xMin = Math.min(...xs, 0);
   const xMax = Math.max(...xs, 1);
   const { top, step } = niceScale(Math.max(...ys, 0));
-  const X = (x: number) => m.l + ((x - xMin) / (xMax - xMin || 1)) * pw;
-  const Y = (y: number) => m.t + ph - (y / top) * ph;
+  const X = (x: number) => +(m.l + ((x - xMin) / (xMax - xMin || 1)) * pw).toFixed(1);
+  const Y = (y: number) => +(m.t + ph - (y / top) * ph).toFixed(1);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -112,7 +112,7 @@ export function barChart(opts: {
   const pw = W - m.l - m.r;
   const max = Math.max(...opts.bars.map((b) => b.value).filter(Number.isFinite), opts.limit?.value ?? 0);
   const { top, step } = niceScale(max);
-  const X = (v: number) => m.l + (v / top) * pw;
+  const X = (v: number) => +(m.l + (v / top) * pw).toFixed(1);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
