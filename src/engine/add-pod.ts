@@ -35,14 +35,6 @@ export async function addPod(
       reason: `the default network is not ready: readiness indicator file ${indicator} does not exist`,
       retryable: true,
     });
-  // CNI §5 code 3: the container (its network namespace) is gone; nothing to attach or clean up.
-  if (!(await deps.confs.exists(req.netns)))
-    throw new EngineError({
-      code: EngineErrorCode.InvalidRequest,
-      pod: label,
-      reason: `the network namespace ${req.netns} does not exist (the sandbox is gone)`,
-      cniCode: 3,
-    });
   await removeStalePlan(deps, req, label, signal);
 
   const pod: PodInfo | undefined = await resolvePod(deps, req, identity, label, signal);

@@ -401,19 +401,3 @@ describe('engine STATUS and GC', () => {
     assert.deepEqual([...plans.plans.keys()], ['c2']);
   });
 });
-
-describe('engine ADD into a namespace that is gone', () => {
-  it('answers code 3 (container unknown) and runs nothing', async () => {
-    const { deps, lists } = setup('net-a');
-    await assert.rejects(
-      runPodNetworkRequest(deps, { ...request('ADD'), netns: '/var/run/nowhere/x' }),
-      (err: unknown) => {
-        assert.ok(err instanceof EngineError);
-        assert.equal(err.cniCode, 3);
-        assert.match(err.message, /does not exist/);
-        return true;
-      },
-    );
-    assert.deepEqual(lists.lines(), []);
-  });
-});

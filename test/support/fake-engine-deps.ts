@@ -90,15 +90,12 @@ export class MemoryPlanStore implements PlanStore {
   }
 }
 
-/**
- * A node with no CNI config files. `exists` answers true for pod network namespaces
- * (`/run/netns/...`, `/proc/...`) and as told for anything else (readiness indicator tests).
- */
+/** A node with no CNI config files; `exists` answers as told (readiness indicator tests). */
 export function emptyConfSource(exists = false): ConfSource {
   return {
     listConfFiles: async () => [],
     readConfFile: async () => undefined,
     isDirectory: async () => false,
-    exists: async (path) => exists || path.startsWith('/run/netns/') || path.startsWith('/proc/'),
+    exists: async () => exists,
   };
 }
