@@ -223,10 +223,15 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
       b.leftoverLinks === undefined ? 'n/a' : String(b.leftoverLinks),
     ];
   });
-  const ratioLine = (a: ImplementationId, b: ImplementationId) =>
-    r.burst[a] && r.burst[b]
-      ? `${a} / ${b}: ADD completion ${ratio(r.burst[a]!.addCompletionMs, r.burst[b]!.addCompletionMs)}`
+  const ratioLine = (a: ImplementationId, b: ImplementationId) => {
+    const x = r.burst[a];
+    const y = r.burst[b];
+    if (!x || !y) return '';
+    const caveat = [x, y].some((z) => z.errors.length > 0)
+      ? ` (not comparable: ${x.errors.length} and ${y.errors.length} failed calls)`
       : '';
+    return `${a} / ${b}: ADD completion ${ratio(x.addCompletionMs, y.addCompletionMs)}${caveat}`;
+  };
   charts['burst-completion.svg'] = barChart({
     title: `Burst: ${any.pods} pods × ${any.networksPerPod} networks, ADD all at once`,
     unit: 'ms until the last ADD returned',
