@@ -8,7 +8,7 @@ import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
-import { planAttachments } from './plan-attachments.ts';
+import { planForRequest } from './plan-attachments.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
 import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-attachments.ts';
@@ -44,16 +44,8 @@ export async function addPod(
     ...(await resolver.configuredNetworks(identity?.namespace)),
     ...(pod ? await resolver.selectedNetworks(pod, req.ifName) : []),
   ];
-  const plan = planAttachments({
-    pod: identity ? { ...identity, uid: pod?.uid ?? identity.uid } : undefined,
-    containerId: req.containerId,
-    netns: req.netns,
-    runtimeIfName: req.ifName,
-    cniArgs: req.cniArgs,
-    runtimeCapabilityArgs: req.runtimeConfig,
-    defaultNetwork,
-    additional,
-  });
+  const podRef = identity ? { ...identity, uid: pod?.uid ?? identity.uid } : undefined;
+  const plan = planForRequest(req, podRef, defaultNetwork, additional);
   const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att));
 
   try {

@@ -2,7 +2,7 @@ import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { CachedAttachment, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
-import { planAttachments } from './plan-attachments.ts';
+import { planForRequest } from './plan-attachments.ts';
 import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
@@ -115,16 +115,7 @@ async function rebuildPlan(
   }
   let plan: AttachmentPlan;
   try {
-    plan = planAttachments({
-      pod: identity,
-      containerId: req.containerId,
-      netns: req.netns,
-      runtimeIfName: req.ifName,
-      cniArgs: req.cniArgs,
-      runtimeCapabilityArgs: req.runtimeConfig,
-      defaultNetwork,
-      additional,
-    });
+    plan = planForRequest(req, identity, defaultNetwork, additional);
   } catch {
     plan = {
       ...emptyPlan(identity, req),

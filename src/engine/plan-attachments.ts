@@ -96,3 +96,28 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
     attachments,
   };
 }
+
+/** The plan for one CNI call: the request's own parameters plus the resolved networks. */
+export function planForRequest(
+  req: {
+    containerId: string;
+    netns: string;
+    ifName: string;
+    cniArgs: [string, string][];
+    runtimeConfig: Record<string, unknown>;
+  },
+  pod: PodIdentity | undefined,
+  defaultNetwork: ResolvedNetwork,
+  additional: ResolvedNetwork[],
+): AttachmentPlan {
+  return planAttachments({
+    pod,
+    containerId: req.containerId,
+    netns: req.netns,
+    runtimeIfName: req.ifName,
+    cniArgs: req.cniArgs,
+    runtimeCapabilityArgs: req.runtimeConfig,
+    defaultNetwork,
+    additional,
+  });
+}
