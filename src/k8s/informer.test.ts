@@ -145,4 +145,27 @@ describe('Informer', () => {
     assert.equal(inf.disabled, true);
     assert.equal(inf.synced, true);
   });
+
+  it('a watch the server ends at once with no event backs off instead of re-watching in a loop', async () => {
+    const c = new FakeWatchClient();
+    const sleeps: number[] = [];
+    c.lists.push(listBody('1', []));
+    for (let i = 0; i < 3; i++) c.watches.push(() => 200);
+    const inf = new Informer(c, {
+      resource: 'pods',
+      path: '/api/v1/pods',
+      transform: (o) => o,
+      log: silentLogger,
+      backoffInitialMs: 100,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    const stop = new AbortController();
+    const run = inf.start(stop.signal);
+    await c.finished;
+    stop.abort();
+    await run;
+    assert.equal(sleeps.length, 3, 'one backoff per short watch');
+    assert.ok(sleeps[0]! >= 80 && sleeps[0]! <= 120, `first backoff jittered around 100 ms: ${sleeps[0]}`);
+    assert.ok(sleeps[2]! > sleeps[0]! * 2, `the backoff grows: ${sleeps.join(', ')}`);
+  });
 });

@@ -22,7 +22,14 @@ export interface InformerOptions<T> {
   watchTimeoutSeconds?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /**
+   * A watch that the server ends sooner than this with no event counts as an error for the
+   * backoff (client-go's reflector does the same: "very short watch"), so a server that answers
+   * 200 and closes at once is not re-watched in a hot loop. Default 1000 ms.
+   */
+  shortWatchMs?: number;
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
+  now?(): number;
 }
 
 class HttpStatusError extends Error {
@@ -159,6 +166,9 @@ export class Informer<T> {
     const both = AbortSignal.any([signal, silent]);
     let gone = false;
     let failure: string | undefined;
+    let events = 0;
+    const now = this.opts.now ?? Date.now;
+    const startedAt = now();
     const params: Record<string, string> = {
       watch: '1',
       allowWatchBookmarks: 'true',
@@ -171,6 +181,7 @@ export class Informer<T> {
         this.url(params),
         (line) => {
           if (gone) return;
+          events++;
           const out = applyWatchEvent(this.store, line, this.opts.transform);
           if (out.kind === 'applied' || out.kind === 'bookmark') this.rv = out.resourceVersion ?? this.rv;
           else if (out.kind === 'gone') gone = true;
@@ -187,6 +198,11 @@ export class Informer<T> {
     if (status === 410) return 'gone';
     if (status !== 200) throw new HttpStatusError(status, `watch ${this.opts.resource}: HTTP ${status}`);
     if (failure) throw new Error(`watch ${this.opts.resource}: ${failure}`);
+    const lasted = now() - startedAt;
+    if (events === 0 && lasted < (this.opts.shortWatchMs ?? 1000))
+      throw new Error(
+        `watch ${this.opts.resource}: the server ended the watch after ${lasted} ms with no event`,
+      );
     return 'ended';
   }
 
