@@ -25,3 +25,36 @@ test('a malformed kubeconfig is reported by line, never by quoting its content',
     },
   );
 });
+
+const kubeconfig = (cluster: string, user: string) =>
+  [
+    'apiVersion: v1',
+    `clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"${cluster}}}]`,
+    `users: [{name: u, user: {token: abc${user}}}]`,
+    'contexts: [{name: x, context: {cluster: c, user: u}}]',
+    'current-context: x',
+  ].join('\n');
+
+test('each kubeconfig key that would change how we connect and that we do not implement is refused by name', () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      '',
+      ', exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}',
+      /user "u" key "exec": exec credential/,
+    ],
+    ['', ', auth-provider: {name: gcp}', /user "u" key "auth-provider"/],
+    ['', ', username: admin', /user "u" key "username": basic authentication/],
+    ['', ', as: someone', /user "u" key "as": impersonation/],
+    [', proxy-url: "http://proxy:3128"', '', /cluster "c" key "proxy-url": proxies/],
+  ];
+  for (const [cluster, user, want] of cases)
+    assert.throws(() => parseKubeconfig(kubeconfig(cluster, user), '/k', () => Buffer.alloc(0)), want);
+});
+
+test('tls-server-name is carried to the connection (checked against the server certificate)', () => {
+  const conn = parseKubeconfig(kubeconfig(', tls-server-name: api.internal', ''), '/k', () =>
+    Buffer.alloc(0),
+  );
+  assert.equal(conn.tlsServerName, 'api.internal');
+  assert.equal(conn.token, 'abc');
+});

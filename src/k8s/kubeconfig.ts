@@ -11,6 +11,34 @@ export interface KubeConnection {
   /** Re-read on change: bound ServiceAccount tokens rotate (a long-standing Multus outage cause). */
   tokenFile?: string;
   insecureSkipTlsVerify: boolean;
+  /** The name to check the server's certificate against, when it is not the URL's host. */
+  tlsServerName?: string;
+}
+
+/**
+ * kubeconfig keys that would change how we authenticate or connect and that this client does not
+ * implement: refused by name when the kubeconfig is read, so a user learns at start rather than
+ * from a 401 (or a connection to the wrong place) much later.
+ */
+const UNSUPPORTED_USER_KEYS: Record<string, string> = {
+  exec: 'exec credential plugins are not supported: give a token, tokenFile or client certificate',
+  'auth-provider': 'auth-provider plugins are not supported: give a token, tokenFile or client certificate',
+  username: 'basic authentication is not supported by the API server since Kubernetes 1.19',
+  password: 'basic authentication is not supported by the API server since Kubernetes 1.19',
+  as: 'impersonation is not supported',
+  'as-groups': 'impersonation is not supported',
+  'as-uid': 'impersonation is not supported',
+  'as-user-extra': 'impersonation is not supported',
+};
+const UNSUPPORTED_CLUSTER_KEYS: Record<string, string> = {
+  'proxy-url': 'proxies are not supported: multinet connects to the API server directly',
+  'disable-compression': 'disable-compression is not supported',
+};
+
+function refuseUnsupported(section: Obj, table: Record<string, string>, where: string, path: string): void {
+  for (const [key, why] of Object.entries(table))
+    if (section[key] !== undefined && section[key] !== null)
+      throw new Error(`kubeconfig ${path}: ${where} key "${key}": ${why}`);
 }
 
 type Obj = Record<string, unknown>;
@@ -34,6 +62,8 @@ export function parseKubeconfig(text: string, path: string, readFile: (p: string
   const context = pick(doc['contexts'], contextName, 'context')['context'] as Obj;
   const cluster = pick(doc['clusters'], String(context['cluster']), 'cluster')['cluster'] as Obj;
   const user = (pick(doc['users'], String(context['user']), 'user')['user'] ?? {}) as Obj;
+  refuseUnsupported(user, UNSUPPORTED_USER_KEYS, `user "${String(context['user'])}"`, path);
+  refuseUnsupported(cluster, UNSUPPORTED_CLUSTER_KEYS, `cluster "${String(context['cluster'])}"`, path);
   const base = dirname(path);
   const file = (p: unknown) => readFile(isAbsolute(String(p)) ? String(p) : resolve(base, String(p)));
   const data = (d: unknown) => Buffer.from(String(d), 'base64');
@@ -44,6 +74,8 @@ export function parseKubeconfig(text: string, path: string, readFile: (p: string
     server,
     insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
   };
+  if (typeof cluster['tls-server-name'] === 'string' && cluster['tls-server-name'] !== '')
+    conn.tlsServerName = cluster['tls-server-name'];
   if (cluster['certificate-authority-data']) conn.ca = data(cluster['certificate-authority-data']);
   else if (cluster['certificate-authority']) conn.ca = file(cluster['certificate-authority']);
   if (user['client-certificate-data']) conn.cert = data(user['client-certificate-data']);
