@@ -5,7 +5,18 @@ import type { KubeConnection } from './kubeconfig.ts';
 export interface KubeResponse {
   status: number;
   body: string;
+  /** The Retry-After header in seconds (429 and 503 answers carry it), when the server sent one. */
+  retryAfterSeconds?: number;
 }
+
+/**
+ * A response body larger than this is refused (the request fails): every other input multinet
+ * reads is bounded, and an API answer is no exception. A page of 100 pods is well under 16 MiB
+ * (etcd refuses objects over 1.5 MiB by default).
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** One watch event is one object: etcd's default object limit (1.5 MiB) with room to spare. */
+export const MAX_WATCH_LINE_BYTES = 4 * 1024 * 1024;
 
 /** Counts requests by verb and resource, for metrics and for the benchmark's API-cost figures. */
 export type RequestObserver = (verb: string, path: string, status: number) => void;
@@ -22,7 +33,13 @@ export class KubeRestClient {
 
   constructor(
     private readonly conn: KubeConnection,
-    private readonly opts: { timeoutMs?: number; observe?: RequestObserver; keepAlive?: boolean } = {},
+    private readonly opts: {
+      timeoutMs?: number;
+      observe?: RequestObserver;
+      keepAlive?: boolean;
+      maxResponseBytes?: number;
+      maxWatchLineBytes?: number;
+    } = {},
   ) {
     this.agent = new Agent({
       keepAlive: opts.keepAlive ?? true,
@@ -31,6 +48,7 @@ export class KubeRestClient {
       ...(conn.cert ? { cert: conn.cert } : {}),
       ...(conn.key ? { key: conn.key } : {}),
       rejectUnauthorized: !conn.insecureSkipTlsVerify,
+      ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}),
     });
     this.token = conn.token;
   }
@@ -79,11 +97,23 @@ export class KubeRestClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          const limit = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > limit) {
+              req.destroy(new Error(`${method} ${url.pathname}: the answer exceeds ${limit} bytes`));
+              return;
+            }
+            chunks.push(c);
+          });
           res.on('end', () => {
             const status = res.statusCode ?? 0;
             this.opts.observe?.(method, url.pathname, status);
-            resolvePromise({ status, body: Buffer.concat(chunks).toString('utf8') });
+            const out: KubeResponse = { status, body: Buffer.concat(chunks).toString('utf8') };
+            const retryAfter = parseRetryAfter(res.headers['retry-after']);
+            if (retryAfter !== undefined) out.retryAfterSeconds = retryAfter;
+            resolvePromise(out);
           });
           res.on('error', reject);
         },
@@ -107,9 +137,14 @@ export class KubeRestClient {
       const req = request(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
         this.opts.observe?.('WATCH', url.pathname, res.statusCode ?? 0);
         let buf = '';
+        const limit = this.opts.maxWatchLineBytes ?? MAX_WATCH_LINE_BYTES;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buf += chunk;
+          if (buf.length > limit && buf.indexOf('\n') < 0) {
+            req.destroy(new Error(`WATCH ${url.pathname}: one event exceeds ${limit} bytes`));
+            return;
+          }
           let nl;
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl);
@@ -128,6 +163,43 @@ export class KubeRestClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** Retry-After as delta-seconds (the form the API server writes); an HTTP date is ignored. */
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || !/^\d{1,6}$/.test(v.trim())) return undefined;
+  return Number(v.trim());
+}
+
+/** The fields of a metav1.Status answer that decide what a caller does next. */
+export interface ApiStatus {
+  reason: string;
+  message: string;
+  causes: { field: string; reason: string; message: string }[];
+}
+
+/** Reads a metav1.Status body; an answer that is not one gives empty fields. */
+export function parseApiStatus(res: KubeResponse): ApiStatus {
+  const out: ApiStatus = { reason: '', message: '', causes: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.body);
+  } catch {
+    return out;
+  }
+  if (typeof doc !== 'object' || doc === null) return out;
+  const st = doc as { reason?: unknown; message?: unknown; details?: { causes?: unknown } };
+  if (typeof st.reason === 'string') out.reason = st.reason;
+  if (typeof st.message === 'string') out.message = st.message;
+  const causes = st.details?.causes;
+  if (Array.isArray(causes))
+    for (const c of causes as Record<string, unknown>[]) {
+      if (typeof c !== 'object' || c === null) continue;
+      const str = (k: string) => (typeof c[k] === 'string' ? (c[k] as string) : '');
+      out.causes.push({ field: str('field'), reason: str('reason'), message: str('message') });
+    }
+  return out;
 }
 
 export function apiErrorMessage(res: KubeResponse): string {

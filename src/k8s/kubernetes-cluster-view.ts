@@ -2,7 +2,8 @@ import { NETWORK_STATUS_ANNOTATION } from '../spec/well-known.ts';
 import type { ClusterView, NetworkObject, PodInfo, PodRef } from './cluster-view.ts';
 import { ClusterUnavailableError } from './cluster-view.ts';
 import type { KubeResponse, KubeRestClient } from './kube-rest-client.ts';
-import { apiErrorMessage } from './kube-rest-client.ts';
+import type { ApiStatus } from './kube-rest-client.ts';
+import { apiErrorMessage, parseApiStatus } from './kube-rest-client.ts';
 
 const enc = encodeURIComponent;
 
@@ -46,11 +47,54 @@ async function call<T>(what: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
+const STATUS_WRITE_ATTEMPTS = 5;
+/** Retry-After is honoured up to this: the whole ADD runs under the runtime's CNI timeout. */
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/** Exponential from 200 ms with ±25 % jitter, or the server's Retry-After; capped. */
+export function retryDelayMs(attempt: number, retryAfterSeconds?: number): number {
+  const base =
+    retryAfterSeconds !== undefined
+      ? retryAfterSeconds * 1000
+      : 200 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+  return Math.min(base, MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * The API server's answer when the patch's metadata.uid is not the stored pod's: 422 Invalid with
+ * a `metadata.uid` cause (the field is immutable), or 409 Conflict on a UID precondition.
+ */
+function isUidRefusal(status: number, st: ApiStatus): boolean {
+  if (status === 422 && st.reason === 'Invalid') return st.causes.some((c) => c.field === 'metadata.uid');
+  if (status === 409 && st.reason === 'Conflict') return st.causes.some((c) => c.field === 'metadata.uid');
+  return false;
+}
+
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** The cluster seen through live API calls (thin mode; the daemon puts watch caches in front). */
 export class KubernetesClusterView implements ClusterView {
   constructor(
     private readonly client: KubeRestClient,
-    private readonly opts: { component?: string; nodeName?: string } = {},
+    private readonly opts: {
+      component?: string;
+      nodeName?: string;
+      /** Waits between status-write retries (tests pass one that records the delays). */
+      sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+    } = {},
   ) {}
 
   async getPod(namespace: string, name: string, signal?: AbortSignal): Promise<PodInfo | undefined> {
@@ -87,15 +131,18 @@ export class KubernetesClusterView implements ClusterView {
   }
 
   /**
-   * One merge PATCH on pods/status. The patch carries the UID: the API server refuses it (422,
-   * "metadata.uid: field is immutable") if the pod was re-created, so a new pod of the same name
-   * is never annotated. Conflicts (409) are retried. A pod that is already gone is not an error: its sandbox is going away too.
+   * One merge PATCH on pods/status. The patch carries the UID: the API server refuses it (422
+   * Invalid, cause `metadata.uid`: "field is immutable") if the pod was re-created, so a new pod
+   * of the same name is never annotated. 409, 429 and 5xx are retried with a jittered backoff
+   * that honours Retry-After. A pod that is already gone is not an error: its sandbox is going
+   * away too.
    */
   async writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void> {
     const what = `PATCH pods/status ${pod.namespace}/${pod.name}`;
     const body = { metadata: { uid: pod.uid, annotations: { [NETWORK_STATUS_ANNOTATION]: statusJson } } };
     if (!pod.uid) delete (body.metadata as { uid?: string }).uid;
-    for (let attempt = 0; ; attempt++) {
+    const sleep = this.opts.sleep ?? abortableDelay;
+    for (let attempt = 1; ; attempt++) {
       const res = await call(what, () =>
         this.client.request(
           'PATCH',
@@ -106,9 +153,14 @@ export class KubernetesClusterView implements ClusterView {
         ),
       );
       if (res.status === 404) return;
-      if ((res.status === 422 || res.status === 409) && /metadata\.uid|uid/i.test(res.body))
+      if (res.status >= 200 && res.status < 300) return;
+      if (pod.uid && isUidRefusal(res.status, parseApiStatus(res)))
         throw new Error(`${what}: the pod was re-created (UID ${pod.uid} no longer exists)`);
-      if (res.status === 409 && attempt < 5) continue;
+      const retryable = res.status === 409 || res.status === 429 || res.status >= 500;
+      if (retryable && attempt < STATUS_WRITE_ATTEMPTS) {
+        await sleep(retryDelayMs(attempt, res.retryAfterSeconds), signal);
+        continue;
+      }
       check(res, what);
       return;
     }
