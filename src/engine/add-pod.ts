@@ -86,8 +86,9 @@ export async function addPod(
           pod: label,
           network: att.network,
           reason: `attaching ${att.ifName} failed: ${describeCause(err)}`,
-          cniCode: (err as { code?: unknown }).code === 11 ? 11 : undefined,
-          retryable: (err as { code?: unknown }).code === 11,
+          // The plugin's own CNI code reaches the runtime (SPEC §5 "Error"): 7, 11, 100+...
+          cniCode: delegateCode(err),
+          retryable: delegateCode(err) === CniErrorCode.TryAgainLater,
         },
         { cause: err },
       );
@@ -116,6 +117,12 @@ export async function addPod(
   await recordAdded(deps, plan, statuses);
   const first = results.get(plan.attachments[0]!)!;
   return convertResult(first, req.cniVersion);
+}
+
+/** A delegate failure's CNI code (a positive integer), or undefined for ours (999). */
+function delegateCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : undefined;
 }
 
 function statusOf(att: PlannedAttachment, result: CniResult | undefined): NetworkStatus[] {

@@ -4,6 +4,7 @@ import { parseMultinetConfig } from '../config/multinet-config.ts';
 import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
 import type { CachedAttachment, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
+import { ClusterUnavailableError } from '../k8s/cluster-view.ts';
 import { EngineError } from './engine-error.ts';
 import { runPodNetworkRequest } from './engine.ts';
 import { toCniError } from './to-cni-error.ts';
@@ -243,10 +244,26 @@ describe('engine DEL', () => {
   });
 
   it('is idempotent: a second DEL succeeds', async () => {
-    const { deps } = setup('net-a');
+    const { deps, lists, plans } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
+    lists.calls.length = 0;
     await runPodNetworkRequest(deps, request('DEL'));
+    assert.deepEqual(
+      lists.lines(),
+      ['DEL net-a net1', 'DEL cluster-net eth0'],
+      'the first DEL runs the plan',
+    );
+    assert.equal(plans.plans.size, 0);
+    lists.calls.length = 0;
     await runPodNetworkRequest(deps, { ...request('DEL'), netns: '' });
+    // No plan any more: the second DEL rebuilds it from the API (the pod is still there) and
+    // DELs every delegate again, as CNI requires of a repeated DEL (SPEC §2 "DEL").
+    assert.deepEqual(
+      lists.lines(),
+      ['DEL net-a net1', 'DEL cluster-net eth0'],
+      'the second DEL still runs them',
+    );
+    assert.equal(plans.plans.size, 0);
   });
 });
 
@@ -262,6 +279,66 @@ describe('engine ADD after an unfinished ADD', () => {
       'ADD cluster-net eth0',
       'ADD net-a net1',
     ]);
+  });
+});
+
+describe('engine errors that tell the truth', () => {
+  it("a delegate's own CNI code reaches the runtime (not 999)", async () => {
+    for (const code of [7, 11, 105]) {
+      const { deps, lists } = setup('net-a');
+      lists.failAdd.add('net-a');
+      lists.failAddCode = code;
+      await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+        assert.equal(toCniError(err).code, code);
+        assert.match(toCniError(err).msg, /DELEGATE_FAILED/);
+        return true;
+      });
+    }
+  });
+
+  it('an API error while resolving the clusterNetwork NAD is CLUSTER_UNAVAILABLE (11), not NOT_FOUND', async () => {
+    const { deps, lists, cluster } = setup();
+    cluster.getNetworkObject = () =>
+      Promise.reject(new ClusterUnavailableError('GET NAD: HTTP 503: etcd down'));
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      assert.equal(toCniError(err).code, 11);
+      assert.match(toCniError(err).msg, /CLUSTER_UNAVAILABLE/);
+      assert.match(toCniError(err).details ?? '', /etcd down/);
+      return true;
+    });
+    const withDefaults = { ...deps, config: { ...deps.config, defaultNetworks: ['net-a'] } };
+    cluster.getNetworkObject = (ns, name) =>
+      name === 'net-a'
+        ? Promise.reject(new ClusterUnavailableError('GET NAD: HTTP 429: too many requests'))
+        : Promise.resolve(cluster.nads.get(`${ns}/${name}`));
+    await assert.rejects(runPodNetworkRequest(withDefaults, request('ADD')), (err: unknown) => {
+      assert.equal(toCniError(err).code, 11, 'a defaultNetworks entry too');
+      return true;
+    });
+    assert.deepEqual(
+      lists.lines().filter((l) => l.startsWith('ADD')),
+      [],
+      'nothing ran',
+    );
+  });
+
+  it('annotation cni-args reach the delegate config as args.cni, over the NAD own args', async () => {
+    const { deps, lists, cluster } = setup(
+      JSON.stringify([{ name: 'net-a', 'cni-args': { color: 'blue', size: 3 } }]),
+    );
+    cluster.addNad('ns1', 'net-a', { ...conf('net-a'), args: { cni: { color: 'red', keep: true } } });
+    await runPodNetworkRequest(deps, request('ADD'));
+    const add = lists.calls.find((c) => c.command === 'ADD' && c.network === 'net-a')!;
+    const plugin = (add.config['plugins'] as Record<string, unknown>[] | undefined)?.[0] ?? add.config;
+    assert.deepEqual(plugin['args'], { cni: { color: 'blue', keep: true, size: 3 } });
+    const primary = lists.calls.find((c) => c.command === 'ADD' && c.network === 'cluster-net')!;
+    const primaryPlugin =
+      (primary.config['plugins'] as Record<string, unknown>[] | undefined)?.[0] ?? primary.config;
+    assert.equal(primaryPlugin['args'], undefined, 'the default network gets no cni-args');
+    assert.deepEqual(
+      add.args.find(([k]) => k === 'K8S_POD_NAME'),
+      ['K8S_POD_NAME', 'pod-a'],
+    );
   });
 });
 

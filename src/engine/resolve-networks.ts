@@ -121,7 +121,9 @@ export class NetworkResolver {
     if (ref.startsWith('/')) return this.fromPath(ref);
     const [ns, name] = ref.includes('/') ? (ref.split('/', 2) as [string, string]) : [namespace, ref];
     if (this.deps.cluster) {
-      const obj = await this.fetch(ns, name).catch(() => undefined);
+      // An API failure is CLUSTER_UNAVAILABLE (retry may help), not "not found": only an answer
+      // that the NAD does not exist falls through to the CNI files of that name.
+      const obj = await this.fetch(ns, name);
       if (obj) return this.fromObject(ns, name, obj);
     }
     const files = await this.deps.confs.listConfFiles(this.deps.config.confDir);

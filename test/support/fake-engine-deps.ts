@@ -12,6 +12,10 @@ export interface FakeCall {
   ifName: string;
   containerId: string;
   capabilityArgs: Record<string, unknown>;
+  /** The delegate config list as it was handed over (raw JSON, injections included). */
+  config: Record<string, unknown>;
+  /** CNI_ARGS pairs of the call. */
+  args: [string, string][];
 }
 
 /**
@@ -23,12 +27,19 @@ export class FakeDelegateLists implements DelegateLists {
   calls: FakeCall[] = [];
   failAdd = new Set<string>();
   failDel = new Set<string>();
+  /** The CNI code a failing ADD reports (the plugin's own code, as DelegateError carries it). */
+  failAddCode = 7;
   addDelayMs = 0;
 
   private record(
     command: string,
     list: NetworkConfigList,
-    rt: { ifName?: string; containerId?: string; capabilityArgs?: Record<string, unknown> },
+    rt: {
+      ifName?: string;
+      containerId?: string;
+      capabilityArgs?: Record<string, unknown>;
+      args?: [string, string][];
+    },
   ) {
     this.calls.push({
       command,
@@ -36,6 +47,8 @@ export class FakeDelegateLists implements DelegateLists {
       ifName: rt.ifName ?? '',
       containerId: rt.containerId ?? '',
       capabilityArgs: rt.capabilityArgs ?? {},
+      config: structuredClone(list.raw),
+      args: [...(rt.args ?? [])],
     });
   }
 
@@ -49,7 +62,8 @@ export class FakeDelegateLists implements DelegateLists {
   async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
     this.record('ADD', list, rt);
     if (this.addDelayMs) await sleep(this.addDelayMs);
-    if (this.failAdd.has(list.name)) throw Object.assign(new Error(`${list.name} refused`), { code: 7 });
+    if (this.failAdd.has(list.name))
+      throw Object.assign(new Error(`${list.name} refused`), { code: this.failAddCode });
     this.record('ADD done', list, { ...rt, capabilityArgs: {} });
     return {
       cniVersion: '1.0.0',
