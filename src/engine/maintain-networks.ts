@@ -58,7 +58,15 @@ export async function gcNetworks(
   req: PodNetworkRequest,
   signal?: AbortSignal,
 ): Promise<void> {
-  const valid = new Set((req.validAttachments ?? []).map((a) => a.containerId));
+  // No list is not "nothing is valid": releasing every cached pod's addresses on it would be a disaster.
+  if (req.validAttachments === undefined)
+    throw new EngineError({
+      code: EngineErrorCode.InvalidRequest,
+      pod: 'GC',
+      reason: 'the request has no cni.dev/valid-attachments list; GC did nothing',
+      cniCode: 7,
+    });
+  const valid = new Set(req.validAttachments.map((a) => a.containerId));
   const errors: string[] = [];
   const kept: AttachmentPlan[] = [];
   for (const containerId of await deps.plans.list()) {

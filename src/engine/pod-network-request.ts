@@ -1,5 +1,8 @@
 import type { CniRequest } from '../cni/cni-env.ts';
+import type { ValidAttachment } from '../cni/valid-attachments.ts';
+import { parseValidAttachments, ValidAttachmentsError } from '../cni/valid-attachments.ts';
 import type { PodNetworkRequest } from './engine-deps.ts';
+import { EngineError, EngineErrorCode } from './engine-error.ts';
 
 /** The plugin object multinet was called with (a conf, or the one plugin of a conflist). */
 export function multinetPluginObject(req: CniRequest): Record<string, unknown> {
@@ -9,14 +12,17 @@ export function multinetPluginObject(req: CniRequest): Record<string, unknown> {
   return { ...plugin, name: config.name, cniVersion: config.cniVersion };
 }
 
-function validAttachments(
-  raw: Record<string, unknown>,
-): { containerId: string; ifName: string }[] | undefined {
-  const list = raw['cni.dev/valid-attachments'] ?? raw['cni.dev/attachments'];
-  if (!Array.isArray(list)) return undefined;
-  return list
-    .filter((a): a is Record<string, unknown> => typeof a === 'object' && a !== null)
-    .map((a) => ({ containerId: String(a['containerID'] ?? ''), ifName: String(a['ifname'] ?? '') }));
+/** GC's list of attachments still in use; a list that cannot be read fails the GC before it runs. */
+function validAttachments(raw: Record<string, unknown>): ValidAttachment[] {
+  try {
+    return parseValidAttachments(raw);
+  } catch (err) {
+    if (!(err instanceof ValidAttachmentsError)) throw err;
+    throw new EngineError(
+      { code: EngineErrorCode.InvalidRequest, pod: 'GC', reason: err.message, cniCode: 7 },
+      { cause: err },
+    );
+  }
 }
 
 /** Decodes a CNI call into the engine's request (same in thin mode and in the daemon). */
@@ -37,7 +43,6 @@ export function toPodNetworkRequest(req: CniRequest): PodNetworkRequest {
         ? (runtimeConfig as Record<string, unknown>)
         : {},
   };
-  const valid = validAttachments(raw);
-  if (valid) out.validAttachments = valid;
+  if (req.command === 'GC') out.validAttachments = validAttachments(raw);
   return out;
 }
