@@ -74,11 +74,14 @@ test('invalid names are code 7 naming the value', () => {
 
 test('plugin type must be a plain file name: code 7 naming key and value', () => {
   const cases: [unknown, RegExp][] = [
-    ['../../bin/sh', /plugins\[0\]\.type "\.\.\/\.\.\/bin\/sh".*"\/"/],
-    ['/usr/bin/bridge', /contains "\/"/],
-    ['.', /directory reference/],
-    ['..', /directory reference/],
+    ['../../bin/sh', /plugins\[0\]\.type "\.\.\/\.\.\/bin\/sh".*without '\/'/],
+    ['/usr/bin/bridge', /without '\/'/],
+    ['.', /not "\." or "\.\."/],
+    ['..', /not "\." or "\.\."/],
     ['a\u0000b', /NUL/],
+    // The same rule as the NAD checks (spec/): a newline or ESC is refused here too.
+    ['bridge\n', /control characters/],
+    ['a\u001bb', /control characters/],
     ['x'.repeat(256), /255 bytes/],
     ['', /empty/],
     [7, /plugins\[0\]\.type must be a string, got 7/],

@@ -1,5 +1,7 @@
 import { parseBoundedJson, isJsonObject } from './bounded-json.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
+import { pluginTypeProblem } from './plugin-type.ts';
+export { pluginTypeProblem } from './plugin-type.ts';
 import { parseVersion } from './versions.ts';
 
 /** One plugin object of a list; `raw` is the object exactly as written (SPEC §1). */
@@ -104,19 +106,6 @@ function parsePlugin(value: unknown, where: string): PluginConfig {
     }
   }
   return { type, capabilities, raw: value };
-}
-
-/**
- * Why a plugin `type` cannot be used as a binary name, or undefined when it can (SPEC §1: no path
- * separators). It also ends up in paths we build, so `.`/`..`, NUL and over-long names are out.
- */
-export function pluginTypeProblem(type: string): string | undefined {
-  if (type === '') return 'it is empty';
-  if (type.includes('/')) return 'it contains "/"';
-  if (type === '.' || type === '..') return 'it is a directory reference';
-  if (type.includes('\0')) return 'it contains a NUL byte';
-  if (Buffer.byteLength(type) > 255) return 'it is longer than 255 bytes';
-  return undefined;
 }
 
 /** Network names become part of cache file names, hence the libcni/skel regex (no "/"). */

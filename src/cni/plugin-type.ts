@@ -1,7 +1,10 @@
 /**
- * A CNI plugin `type` names an executable that the runtime looks up in CNI_PATH (CNI spec §3).
- * Anything but a plain file name would let a NetworkAttachmentDefinition author run a binary from
- * anywhere on the node ("../../tmp/x", "/usr/bin/x"), so it is refused before any lookup.
+ * A CNI plugin `type` names an executable that the runtime looks up in CNI_PATH (CNI SPEC §1,
+ * "type": no path separators). Anything but a plain file name would let a
+ * NetworkAttachmentDefinition author run a binary from anywhere on the node ("../../tmp/x",
+ * "/usr/bin/x"), so it is refused before any lookup. The one rule for every reader: the conf
+ * parser, the NAD checks (spec/) and the plugin locator. It also ends up in log lines and paths,
+ * hence no control characters.
  */
 
 const NAME_MAX_BYTES = 255;
