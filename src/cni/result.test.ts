@@ -92,7 +92,7 @@ test('invalid results are CniError 6 naming the field; unknown versions are code
       { cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/16', gateway: 'x' }] },
       /ips\[0\]\.gateway must be an IP/,
     ],
-    [{ cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/16', interface: -1 }] }, /ips\[0\]\.interface/],
+    [{ cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/16', interface: 'eth0' }] }, /ips\[0\]\.interface/],
     [{ cniVersion: '1.0.0', interfaces: [{ mac: 'x' }] }, /interfaces\[0\]\.name must be a string/],
     [{ cniVersion: '1.0.0', routes: {} }, /routes must be an array/],
     [
@@ -161,5 +161,25 @@ test('property: any JSON either parses as a result or throws CniError 1/6', () =
       }
     }),
     { numRuns: 500 },
+  );
+});
+
+test('an IP with a negative interface index (0.3.0-era plugins wrote -1) has no interface', () => {
+  const r = parseResult(
+    JSON.stringify({
+      cniVersion: '0.3.0',
+      interfaces: [{ name: 'eth0', sandbox: '/run/netns/p' }],
+      ips: [{ version: '4', address: '10.1.0.5/24', interface: -1 }],
+    }),
+    '0.3.0',
+  ) as { ips: { interface?: number }[] };
+  assert.equal(r.ips[0]!.interface, undefined);
+  assert.throws(
+    () =>
+      parseResult(
+        JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/24', interface: 1.5 }] }),
+        '1.0.0',
+      ),
+    /interface/,
   );
 });

@@ -175,8 +175,17 @@ function parseIp100(v: unknown, at: string): IpConfig100 {
   return compact<IpConfig100>({
     address: cidr(o.address, `${at}.address`),
     gateway: optional(o.gateway, `${at}.gateway`, address),
-    interface: optional(o.interface, `${at}.interface`, uint),
+    interface: optional(o.interface, `${at}.interface`, interfaceIndex),
   });
+}
+
+/**
+ * An IP's index into `interfaces`. A negative one means "no interface" (0.3.0-era plugins wrote
+ * -1; NPWG §5.3.3 speaks of a missing or negative index), so it is treated as absent.
+ */
+function interfaceIndex(v: unknown, at: string): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v) && v < 0) return undefined;
+  return uint(v, at);
 }
 
 /** `version` is required by the spec; when a plugin omits it we derive it from the address. */

@@ -28,6 +28,29 @@ export function ipOrCidrProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** True for an IPv4-mapped IPv6 address (::ffff:192.0.2.1, RFC 4291 §2.5.5.2). */
+export function isIpv4Mapped(text: string): boolean {
+  return isIP(text) === 6 && /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(canonicalAddress(text));
+}
+
+/**
+ * The canonical text of an address (RFC 5952 for IPv6: lower case, longest zero run compressed,
+ * "2001:db8::25" rather than "2001:DB8:0:0:0:0:0:25"). Not an address: returned unchanged.
+ */
+export function canonicalAddress(text: string): string {
+  const family = isIP(text);
+  if (family === 4) return text;
+  if (family !== 6) return text;
+  // The WHATWG URL parser serialises an IPv6 host per RFC 5952.
+  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  // ...except that it writes an IPv4-mapped address in hex: RFC 5952 §5 keeps the dotted tail.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `::ffff:${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 /** "10.1.1.5/24" → "10.1.1.5"; a bare address is returned unchanged. */
 export function stripPrefixLength(text: string): string {
   const slash = text.indexOf('/');

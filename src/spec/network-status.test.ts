@@ -318,3 +318,24 @@ describe('formatNetworkStatus / parseNetworkStatus', () => {
     );
   });
 });
+
+describe('network-status values in canonical form', () => {
+  it('writes IPv6 addresses and gateways canonically (RFC 5952) and omits empty dns fields', () => {
+    const [entry] = buildNetworkStatus({
+      network: 'ns/v6',
+      isDefault: false,
+      ifName: 'net1',
+      gateways: ['2001:DB8:0:0:0:0:0:1'],
+      result: {
+        interfaces: [{ name: 'net1', sandbox: NETNS }],
+        ips: [{ address: '2001:DB8:0:0:0:0:0:25/64', interface: 0 }, { address: '::FFFF:C000:0201/128' }],
+        routes: [{ dst: '::/0', gw: '2001:DB8::0:1' }],
+        dns: { nameservers: [], domain: '', search: ['a.example'], options: [] },
+      },
+    });
+    deepStrictEqual(entry?.ips, ['2001:db8::25', '::ffff:192.0.2.1']);
+    deepStrictEqual(entry?.gateway, ['2001:db8::1']);
+    deepStrictEqual(entry?.['default-route'], ['2001:db8::1']);
+    deepStrictEqual(entry?.dns, { search: ['a.example'] });
+  });
+});

@@ -1,5 +1,5 @@
 import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
-import { stripPrefixLength } from './ip-address.ts';
+import { canonicalAddress, stripPrefixLength } from './ip-address.ts';
 import { SpecError, escapeForMessage } from './spec-error.ts';
 
 /**
@@ -90,13 +90,14 @@ export function buildNetworkStatus(input: BuildNetworkStatusInput): NetworkStatu
     const idx = ip.interface;
     const indexed = typeof idx === 'number' && Number.isInteger(idx) && idx >= 0;
     const target = indexed ? entries[sandbox.findIndex((s) => s.index === idx)] : leadEntry;
-    if (target) (target.ips ??= []).push(stripPrefixLength(ip.address));
+    if (target) (target.ips ??= []).push(canonicalAddress(stripPrefixLength(ip.address)));
   }
   leadEntry.default = input.isDefault;
   for (const entry of entries) {
     if (gateway.length > 0) entry.gateway = [...gateway];
     if (input.gateways !== undefined)
-      entry['default-route'] = input.gateways.length > 0 ? [...input.gateways] : [...gateway];
+      entry['default-route'] =
+        input.gateways.length > 0 ? input.gateways.map(canonicalAddress) : [...gateway];
     if (input.deviceInfo !== undefined) entry['device-info'] = input.deviceInfo;
   }
   return sandbox.length === 0 ? entries : [leadEntry, ...entries.filter((e) => e !== leadEntry)];
@@ -214,7 +215,8 @@ function defaultGateways(routes: unknown): string[] {
   const out: string[] = [];
   for (const route of routes) {
     if (!isObject(route) || !nonEmpty(route.gw)) continue;
-    if ((route.dst === '0.0.0.0/0' || route.dst === '::/0') && !out.includes(route.gw)) out.push(route.gw);
+    const gw = canonicalAddress(route.gw);
+    if ((route.dst === '0.0.0.0/0' || route.dst === '::/0') && !out.includes(gw)) out.push(gw);
   }
   return out;
 }
@@ -225,11 +227,15 @@ function dnsOf(dns: unknown, wrong?: (key: string, what: string) => never): Stat
   if (!isObject(dns)) return out;
   for (const key of ['nameservers', 'search', 'options'] as const) {
     const v = dns[key];
-    if (isStringList(v)) out[key] = [...v];
-    else if (v !== undefined && v !== null && wrong) wrong(`dns.${key}`, 'a list of strings');
+    // Building (no `wrong`): empty lists and strings carry nothing and are omitted, as the Go
+    // client's omitempty does. Reading keeps what the writer wrote.
+    if (isStringList(v)) {
+      if (v.length > 0 || wrong) out[key] = [...v];
+    } else if (v !== undefined && v !== null && wrong) wrong(`dns.${key}`, 'a list of strings');
   }
-  if (typeof dns.domain === 'string') out.domain = dns.domain;
-  else if (dns.domain !== undefined && dns.domain !== null && wrong) wrong('dns.domain', 'a string');
+  if (typeof dns.domain === 'string') {
+    if (dns.domain !== '' || wrong) out.domain = dns.domain;
+  } else if (dns.domain !== undefined && dns.domain !== null && wrong) wrong('dns.domain', 'a string');
   return out;
 }
 

@@ -77,4 +77,13 @@ describe('validateNetworkSelection', () => {
       ),
     );
   });
+  it('refuses an IPv4-mapped IPv6 default-route gateway, naming the IPv4 one to write', () => {
+    throws(
+      () => validateNetworkSelection({ name: 'a', namespace: 'ns', defaultRoute: ['::ffff:192.0.2.1'] }, 0),
+      (e: unknown) => e instanceof SpecError && /IPv4-mapped.*192\.0\.2\.1 instead/.test(e.message),
+    );
+    doesNotThrow(() =>
+      validateNetworkSelection({ name: 'a', namespace: 'ns', defaultRoute: ['2001:db8::1'] }, 0),
+    );
+  });
 });

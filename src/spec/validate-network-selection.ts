@@ -1,7 +1,7 @@
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './dns-1123.ts';
 import { infinibandGuidProblem, macAddressProblem } from './hardware-address.ts';
 import { interfaceNameProblem } from './interface-name.ts';
-import { ipAddressProblem, ipOrCidrProblem } from './ip-address.ts';
+import { canonicalAddress, ipAddressProblem, ipOrCidrProblem, isIpv4Mapped } from './ip-address.ts';
 import type { Bandwidth, NetworkSelectionElement, PortMapping } from './network-selection-element.ts';
 import { SpecError } from './spec-error.ts';
 
@@ -99,7 +99,11 @@ type Fail = (key: string, value: unknown, reason: string) => never;
 
 function gatewayProblem(gw: string): string | undefined {
   const problem = ipAddressProblem(gw);
-  return problem === undefined ? undefined : `${problem} (gateways are bare addresses)`;
+  if (problem !== undefined) return `${problem} (gateways are bare addresses)`;
+  // The route editor would treat it as IPv6 and replace the pod's IPv6 default routes.
+  if (isIpv4Mapped(gw))
+    return `an IPv4-mapped IPv6 address: write the IPv4 gateway ${canonicalAddress(gw).slice(7)} instead`;
+  return undefined;
 }
 
 function validatePortMappings(mappings: readonly PortMapping[], fail: Fail): void {
