@@ -21,6 +21,7 @@ import { handleCniRequest } from './handle-cni-request.ts';
 import type { Readiness } from './health.ts';
 import { MetricsServer } from './metrics-server.ts';
 import { ObservedDelegateLists } from './observed-delegate-lists.ts';
+import { RequestAborts } from './request-aborts.ts';
 import { SocketServer } from './socket-server.ts';
 
 /** The real adapters, made by the composition root (src/bin/daemon-main.ts). */
@@ -52,7 +53,7 @@ const LEGACY_API_VERSION = 'kubernetes.cni.cncf.io/v1';
 export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<void> {
   const { config, log } = deps;
   const background = new AbortController();
-  const engineAbort = new AbortController();
+  const aborts = new RequestAborts();
   const limiter = new ConcurrencyLimiter(
     config.maxConcurrentRequests,
     config.maxQueuedRequests,
@@ -182,7 +183,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
         locks,
         log,
         draining: () => draining,
-        signal: engineAbort.signal,
+        aborts,
         observe: (c, o, s) => metrics.observeRequest(c, o, s),
       }),
   });
@@ -221,7 +222,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     ]);
     if (!idle) {
       log.warn({ inFlight: limiter.inFlight }, 'shutdown deadline passed; aborting in-flight requests');
-      engineAbort.abort(new Error('daemon shutting down'));
+      aborts.abortAll(new Error('daemon shutting down'));
       await Promise.race([limiter.whenIdle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
       server.closeAllConnections();
     }

@@ -11,6 +11,7 @@ import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { ContainerLocks } from './container-locks.ts';
+import type { RequestAborts } from './request-aborts.ts';
 import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from './daemon-wire.ts';
 
 /** The engine options for the next request, or why ADD cannot be served now. */
@@ -27,8 +28,11 @@ export interface CniHandlerContext {
   log: Logger;
   /** True once shutdown began: new requests are turned away with code 11. */
   draining?(): boolean;
-  /** Aborts the engine's work (the shutdown deadline passed). */
-  signal?: AbortSignal;
+  /**
+   * Gives each request its own abort signal (aborted when the shutdown deadline passed): one
+   * signal shared by all requests would collect a listener per queued request and per delegate.
+   */
+  aborts?: RequestAborts;
   observe?(command: string, outcome: 'success' | 'error' | 'rejected', seconds: number): void;
   now?(): number;
 }
@@ -97,8 +101,11 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
       new CniError(CniErrorCode.TryAgainLater, 'multinet daemon is shutting down', 'try again later'),
     );
   }
-  const release = await ctx.limiter.acquire(ctx.signal);
+  const aborts = ctx.aborts?.begin();
+  const signal = aborts?.signal;
+  const release = await ctx.limiter.acquire(signal);
   if (!release) {
+    aborts?.end();
     ctx.observe?.(label, 'rejected', 0);
     ctx.log.warn({ command, containerId: request.env['CNI_CONTAINERID'], max: ctx.limiter.max }, 'saturated');
     return errorAnswer(
@@ -135,7 +142,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
             : {},
       };
       try {
-        return await runPodNetworkRequest({ ...ctx.deps, config, log }, toPodNetworkRequest(req), ctx.signal);
+        return await runPodNetworkRequest({ ...ctx.deps, config, log }, toPodNetworkRequest(req), signal);
       } catch (err) {
         throw toCniError(err);
       }
@@ -158,6 +165,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
   } finally {
     unlock?.();
     release();
+    aborts?.end();
   }
 }
 
