@@ -98,16 +98,19 @@ async function rebuildPlan(
   const additional = [];
   if (identity && (deps.cluster || deps.config.podSource === 'runtime')) {
     try {
-      const pod = await resolvePod(deps, req, identity, label, signal);
-      if (!pod) throw new Error('pod unknown');
+      const pod = await resolvePod(deps, req, identity, label, signal, 'del');
+      if (!pod) throw new PodGone();
       defaultNetwork = await resolver.defaultNetwork(pod);
       additional.push(...(await resolver.configuredNetworks(pod.namespace)));
       additional.push(...(await resolver.selectedNetworks(pod, req.ifName)));
     } catch (err) {
-      deps.log.warn(
-        { containerId: req.containerId, err: describeCause(err) },
-        'DEL: rebuilding from the API failed',
-      );
+      if (err instanceof PodGone)
+        deps.log.debug({ containerId: req.containerId, pod: label }, 'DEL: the pod is gone');
+      else
+        deps.log.warn(
+          { containerId: req.containerId, err: describeCause(err) },
+          'DEL: rebuilding from the API failed',
+        );
       additional.push(...(await resolver.configuredNetworks(identity.namespace).catch(() => [])));
     }
   } else {
@@ -124,6 +127,9 @@ async function rebuildPlan(
   }
   return withRemembered(plan, remembered, req);
 }
+
+/** The API says the pod no longer exists: DEL goes on with what the node knows, without a warning. */
+class PodGone extends Error {}
 
 async function cachedAttachments(deps: EngineDeps, req: PodNetworkRequest): Promise<CachedAttachment[]> {
   try {

@@ -73,12 +73,35 @@ export async function lookupPod(
   });
 }
 
+/**
+ * The pod as DEL sees it: one read, never a wait. A DEL comes after the pod's own DEL or from the
+ * runtime's sandbox GC, when the pod is usually gone; waiting for it to appear cost every
+ * garbage-collected sandbox podLookupTimeoutSeconds twice. "Not found" is final. A pod of that
+ * name with another UID is read once more (a watch cache may still hold the old pod; the cached
+ * view answers a quick repeat with a live read); if it still differs, ours is gone. A read that
+ * fails is thrown: DEL then works from what the node knows.
+ */
+export async function readPodForDel(
+  deps: EngineDeps,
+  id: PodIdentity,
+  signal?: AbortSignal,
+): Promise<PodInfo | undefined> {
+  const cluster = deps.cluster;
+  if (!cluster) return undefined;
+  const matches = (pod: PodInfo | undefined) =>
+    pod !== undefined && (id.uid === '' || pod.uid === '' || pod.uid === id.uid);
+  const pod = await cluster.getPod(id.namespace, id.name, signal);
+  if (!pod || matches(pod)) return pod;
+  const again = await cluster.getPod(id.namespace, id.name, signal);
+  return matches(again) ? again : undefined;
+}
+
 /** The capability arg through which containerd (and CRI-O) hand a plugin the pod's annotations. */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
 
 /**
  * The pod this call is for, from where the config says pods come from: the cluster view (with
- * lookupPod's retries) or the runtime's pod-annotations capability arg. undefined when the call
+ * lookupPod's retries for ADD, one read for DEL) or the runtime's pod-annotations capability arg. undefined when the call
  * names no pod (not a Kubernetes runtime) or nothing can provide it.
  */
 export async function resolvePod(
@@ -87,6 +110,7 @@ export async function resolvePod(
   id: PodIdentity | undefined,
   label: string,
   signal?: AbortSignal,
+  purpose: 'add' | 'del' = 'add',
 ): Promise<PodInfo | undefined> {
   if (!id) return undefined;
   if (deps.config.podSource === 'runtime') {
@@ -96,5 +120,6 @@ export async function resolvePod(
       for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') annotations[k] = v;
     return { namespace: id.namespace, name: id.name, uid: id.uid, annotations };
   }
-  return deps.cluster ? lookupPod(deps, id, label, signal) : undefined;
+  if (!deps.cluster) return undefined;
+  return purpose === 'del' ? readPodForDel(deps, id, signal) : lookupPod(deps, id, label, signal);
 }
