@@ -9,6 +9,7 @@ import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
 import { planForRequest } from './plan-attachments.ts';
+import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
 import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-attachments.ts';
@@ -26,6 +27,50 @@ export async function addPod(
 ): Promise<CniResult> {
   const identity = podIdentityFromArgs(req.cniArgs);
   const label = podLabel(identity, req.containerId);
+  const seen: { pod?: PodInfo } = {};
+  try {
+    return await attachPod(deps, req, identity, label, seen, signal);
+  } catch (err) {
+    await recordAddFailed(deps, identity, seen.pod, err);
+    throw err;
+  }
+}
+
+/**
+ * The Warning event docs/troubleshooting.md promises for every failed ADD that names a pod,
+ * before planning (bad annotation, unknown or forbidden network) as well as after. Skipped when
+ * the API cannot be reached: the event could not be written either, and thin mode would wait.
+ * The daemon's recorder sends it in the background; a failure to record is only logged there.
+ */
+async function recordAddFailed(
+  deps: EngineDeps,
+  identity: PodIdentity | undefined,
+  seen: PodInfo | undefined,
+  err: unknown,
+): Promise<void> {
+  if (!identity || !deps.cluster || deps.config.events === 'none') return;
+  if (err instanceof EngineError && err.code === EngineErrorCode.ClusterUnavailable) return;
+  // kubectl describe matches events by UID: use the API's when the runtime sent none.
+  const pod = { namespace: identity.namespace, name: identity.name, uid: identity.uid || seen?.uid || '' };
+  await deps.cluster
+    .recordEvent(pod, 'Warning', 'AddNetworkFailed', eventMessage(err))
+    .catch(() => undefined);
+}
+
+/** The stable code first, as in the CNI error's msg (docs/troubleshooting.md), then the story. */
+function eventMessage(err: unknown): string {
+  const text = err instanceof EngineError ? `${err.code}: ${err.message}` : describeCause(err);
+  return text.slice(0, 1024);
+}
+
+async function attachPod(
+  deps: EngineDeps,
+  req: PodNetworkRequest,
+  identity: PodIdentity | undefined,
+  label: string,
+  seen: { pod?: PodInfo },
+  signal?: AbortSignal,
+): Promise<CniResult> {
   const indicator = deps.config.readinessIndicatorFile;
   if (indicator && !(await deps.confs.exists(indicator)))
     // Fail fast with "try again later" rather than hold the runtime's call open (Multus polls 45 s).
@@ -38,6 +83,7 @@ export async function addPod(
   await removeStalePlan(deps, req, label, signal);
 
   const pod: PodInfo | undefined = await resolvePod(deps, req, identity, label, signal);
+  if (pod) seen.pod = pod;
   const resolver = new NetworkResolver(deps, label);
   const defaultNetwork = await resolver.defaultNetwork(pod);
   const additional = [
@@ -243,11 +289,6 @@ async function undo(
     { pod: label, containerId: plan.containerId, network, err: describeCause(cause) },
     'ADD failed',
   );
-  if (plan.pod && deps.cluster && deps.config.events !== 'none') {
-    await deps.cluster
-      .recordEvent(plan.pod, 'Warning', 'AddNetworkFailed', describeCause(cause).slice(0, 1024))
-      .catch(() => undefined);
-  }
 }
 
 async function recordAdded(deps: EngineDeps, plan: AttachmentPlan, statuses: NetworkStatus[]): Promise<void> {

@@ -110,6 +110,33 @@ describe('engine ADD', () => {
     assert.ok(cluster.events.some((e) => e.type === 'Warning' && /net-b/.test(e.message)));
   });
 
+  for (const [what, annotation, isolation, code] of [
+    ['an unknown network', 'net-x', false, /NETWORK_NOT_FOUND|not found/],
+    ['an invalid annotation', '[{"name":"net-a","mac":"zz"}]', false, /"mac"/],
+    ['a forbidden namespace', 'other/net-a', true, /namespace/],
+    ['a missing capability', '[{"name":"net-c","mac":"02:11:22:33:44:55"}]', false, /capability "mac"/],
+  ] as const)
+    it(`records AddNetworkFailed for ${what}, a failure before any delegate runs`, async () => {
+      const { deps, lists, cluster } = setup(annotation);
+      cluster.addNad('other', 'net-a', conf('net-a'));
+      if (isolation) deps.config = { ...deps.config, namespaceIsolation: true, globalNamespaces: [] };
+      await assert.rejects(runPodNetworkRequest(deps, request('ADD')), code);
+      assert.deepEqual(lists.lines(), [], 'nothing ran');
+      const warnings = cluster.events.filter((e) => e.type === 'Warning');
+      assert.deepEqual(
+        warnings.map((e) => [e.reason, e.pod]),
+        [['AddNetworkFailed', { namespace: 'ns1', name: 'pod-a', uid: 'uid-1' }]],
+      );
+      assert.match(warnings[0]!.message, code);
+    });
+
+  it('records no event when the API server cannot be reached (it could not be written either)', async () => {
+    const { deps, cluster } = setup('net-a');
+    cluster.down = true;
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /CLUSTER_UNAVAILABLE|cannot read/);
+    assert.deepEqual(cluster.events, []);
+  });
+
   it('undoes everything when the status write fails after the delegates', async () => {
     const { deps, lists, cluster } = setup('net-a');
     cluster.failStatusWrite = true;
