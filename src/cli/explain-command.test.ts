@@ -60,6 +60,43 @@ describe('explain', () => {
     assert.match(formatExplanation(out), /st0\s+team-a\/storage\s+no\s+macvlan/);
   });
 
+  it('warns about an additional network that adds a default route the pod did not ask for', async () => {
+    const routed = nad('lan', {
+      cniVersion: '0.3.1',
+      type: 'macvlan',
+      master: 'eth0',
+      ipam: { type: 'host-local', subnet: '192.168.1.0/24', routes: [{ dst: '0.0.0.0/0' }] },
+    });
+    const plain = await explainPod({
+      pod: pod('lan,storage'),
+      objects: [...objects, routed],
+      confs: new FileConfSource(),
+    });
+    assert.deepEqual(
+      plain.map((a) => [a.interface, a.warning !== undefined]),
+      [
+        ['eth0', false],
+        ['net1', true],
+        ['net2', false],
+      ],
+    );
+    assert.match(
+      plain[1]!.warning!,
+      /default route via net1 \(plugins\[0\] \(macvlan\): ipam\.routes dst 0\.0\.0\.0\/0\)/,
+    );
+    assert.match(formatExplanation(plain), /^warning: net1 \(team-a\/lan\) adds a default route/m);
+    // Chosen with default-route (on any element): ADD keeps only that route, nothing to warn about.
+    const chosen = await explainPod({
+      pod: pod('[{"name":"lan","default-route":[]},{"name":"storage"}]'),
+      objects: [...objects, routed],
+      confs: new FileConfSource(),
+    });
+    assert.deepEqual(
+      chosen.map((a) => a.warning),
+      [undefined, undefined, undefined],
+    );
+  });
+
   it('uses a default network file and prints JSON with -o json', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mn-explain-'));
     try {

@@ -1,3 +1,4 @@
+import { defaultRoutesIn, strayDefaultRouteWarning } from '../cni/default-routes.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { buildPluginRequestConfig } from '../cni/plugin-config-request.ts';
 import { selectVersion } from '../cni/versions.ts';
@@ -15,6 +16,8 @@ export interface ExplainedAttachment {
   default: boolean;
   /** What each plugin of the delegate's chain receives on stdin, in order (prevResult is added at run time). */
   config: Record<string, unknown>[] | null;
+  /** Set when this additional network would install a default route the pod did not ask for. */
+  warning?: string;
 }
 
 export interface ExplainInput {
@@ -61,11 +64,14 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
     defaultNetwork,
     additional,
   });
+  // With "default-route" on any attachment, ADD replaces every default route with that one.
+  const routeChosen = plan.attachments.some((a) => a.defaultRoute !== undefined);
   return plan.attachments.map((att) => {
     if (att.configText === '')
       return { network: att.network, interface: att.ifName, default: att.isDefault, config: null };
     const list = parseNetworkConfig(att.configText);
     const cniVersion = selectVersion(list.cniVersion, list.cniVersions);
+    const routes = att.isDefault || routeChosen ? [] : defaultRoutesIn(list);
     return {
       network: att.network,
       interface: att.ifName,
@@ -73,6 +79,7 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
       config: list.plugins.map((p) =>
         buildPluginRequestConfig(p, { name: list.name, cniVersion, capabilityArgs: att.capabilityArgs }),
       ),
+      ...(routes.length > 0 ? { warning: strayDefaultRouteWarning(att.ifName, routes) } : {}),
     };
   });
 }
@@ -88,6 +95,8 @@ export function formatExplanation(attachments: ExplainedAttachment[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   const parts = [line(head), ...rows.map(line), ''];
+  for (const a of attachments)
+    if (a.warning) parts.push(`warning: ${a.interface} (${a.network}) ${a.warning}`, '');
   for (const a of attachments) {
     if (!a.config) continue;
     parts.push(`# ${a.interface} (${a.network})`);

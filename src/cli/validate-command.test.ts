@@ -16,8 +16,39 @@ describe('runValidate on fixtures', () => {
     for (const dir of ['poc-2018', 'v1']) {
       const files = readdirSync(new URL(`${dir}/`, FIXTURES)).map((f) => fixture(`${dir}/${f}`));
       ok(files.length >= 2);
-      deepStrictEqual(runValidate(files), { lines: [], exitCode: 0 });
+      const { lines, exitCode } = runValidate(files);
+      deepStrictEqual(exitCode, 0);
+      // Only the 2018 manifests' default route via net1 is worth a word (docs/annotations.md).
+      deepStrictEqual(
+        lines.filter((l) => !/: warning: .*ipam\.routes dst 0\.0\.0\.0\/0/.test(l)),
+        [],
+        lines.join('\n'),
+      );
     }
+  });
+
+  it("warns, without failing, about the 2018 Network's default route via net1", () => {
+    const files = ['bothpod.yaml', 'macvlan-conf.yaml'].map((f) => fixture(`poc-2018/${f}`));
+    const see = 'docs/annotations.md, "Default routes from additional networks"';
+    const where = 'plugins[0] (macvlan): ipam.routes dst 0.0.0.0/0';
+    deepStrictEqual(runValidate(files), {
+      exitCode: 0,
+      lines: [
+        `poc-2018/bothpod.yaml: Pod default/bothpod: metadata.annotations["kubernetes.v1.cni.cncf.io/networks"]: warning: element 0 (default/macvlan-conf) adds a default route via net1 (${where}) without "default-route": a second default route, ahead of eth0's, sends the pod's Service and Internet traffic over net1 (${see})`,
+        `poc-2018/macvlan-conf.yaml: Network default/macvlan-conf: spec.config: warning: installs a default route in the pod (${where}): as an additional network without "default-route" it adds a second one, ahead of eth0's (${see})`,
+      ],
+    });
+    // Asked for: the route is the pod's choice, and ADD leaves only that one.
+    const chosen = fixture('poc-2018/bothpod.yaml');
+    chosen.content = chosen.content.replace(
+      /kubernetes\.v1\.cni\.cncf\.io\/networks: .*$/m,
+      `k8s.v1.cni.cncf.io/networks: '[{"name": "macvlan-conf", "default-route": []}]'`,
+    );
+    const lines = runValidate([chosen, fixture('poc-2018/macvlan-conf.yaml')]).lines;
+    deepStrictEqual(
+      lines.filter((l) => l.includes('Pod default/bothpod')),
+      [],
+    );
   });
 
   it('reports each bad annotation with file, object, field and reason', () => {

@@ -1,4 +1,9 @@
 import { CniError } from '../cni/cni-error.ts';
+import {
+  defaultRoutesIn,
+  definitionDefaultRouteWarning,
+  strayDefaultRouteWarning,
+} from '../cni/default-routes.ts';
 import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
@@ -44,13 +49,26 @@ const WORKLOAD_TEMPLATE_PATHS: Record<string, string[]> = {
 
 type Obj = Record<string, unknown>;
 
-export function runValidate(files: readonly ValidateFile[]): { lines: string[]; exitCode: number } {
-  const lines: string[] = [];
-  for (const file of files) lines.push(...validateFile(file));
-  return { lines, exitCode: lines.length > 0 ? 1 : 0 };
+/**
+ * What the checks share across files: warnings (printed, but not failures) and the definitions
+ * that install a default route (`namespace/name` → where), for the pods that select them.
+ */
+interface Findings {
+  warnings: string[];
+  defaultRoutes: Map<string, string[]>;
 }
 
-function validateFile(file: ValidateFile): string[] {
+export function runValidate(files: readonly ValidateFile[]): { lines: string[]; exitCode: number } {
+  const lines: string[] = [];
+  // Definitions first, so a pod's warning does not depend on the order of the files.
+  const findings: Findings = { warnings: [], defaultRoutes: new Map() };
+  const quiet: Findings = { warnings: [], defaultRoutes: findings.defaultRoutes };
+  for (const file of files) validateFile(file, quiet, 'definitions');
+  for (const file of files) lines.push(...validateFile(file, findings, 'all'));
+  return { lines: [...lines, ...findings.warnings], exitCode: lines.length > 0 ? 1 : 0 };
+}
+
+function validateFile(file: ValidateFile, findings: Findings, pass: 'definitions' | 'all'): string[] {
   const path = escapeForMessage(file.path, 300);
   const bytes = Buffer.byteLength(file.content, 'utf8');
   if (bytes > VALIDATE_MAX_BYTES)
@@ -66,33 +84,46 @@ function validateFile(file: ValidateFile): string[] {
     }
     const value = doc.value;
     if (value === null || value === undefined) return;
-    lines.push(...validateObject(value, path, where));
+    lines.push(...validateObject(value, path, where, findings, pass));
   });
   return lines;
 }
 
-function validateObject(value: unknown, path: string, where: string): string[] {
+function validateObject(
+  value: unknown,
+  path: string,
+  where: string,
+  findings: Findings,
+  pass: 'definitions' | 'all',
+): string[] {
   if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
     return [`${where}: not a Kubernetes object (expected a mapping with apiVersion and kind)`];
   }
   const { kind, apiVersion } = value;
   if (kind.endsWith('List') && Object.hasOwn(value, 'items')) {
     if (!Array.isArray(value.items)) return [`${where}: ${kind}: items: must be a list`];
-    return value.items.flatMap((item, i) => validateObject(item, path, `${where}: items[${i}]`));
+    return value.items.flatMap((item, i) =>
+      validateObject(item, path, `${where}: items[${i}]`, findings, pass),
+    );
   }
   const label = `${path}: ${escapeForMessage(kind, 80)} ${objectName(value)}`;
   const problem = (field: string, what: string): string => `${label}: ${field}: ${what}`;
   try {
+    const warn = (field: string, what: string) =>
+      findings.warnings.push(`${label}: ${field}: warning: ${what}`);
     if (kind === NAD_KIND || (kind === 'Network' && apiVersion.startsWith(`${LEGACY_NETWORK_GROUP}/`))) {
-      return validateDefinition(value, problem);
+      return validateDefinition(value, problem, findings, warn);
     }
+    if (pass === 'definitions') return [];
     if (kind === 'Pod' && apiVersion === 'v1')
-      return validatePodMetadata(value.metadata, 'metadata', value, problem);
+      return validatePodMetadata(value.metadata, 'metadata', value, problem, findings, warn);
     const templatePath = WORKLOAD_TEMPLATE_PATHS[kind];
     if (templatePath) {
       const template = dig(value, templatePath);
       const field = `${templatePath.join('.')}.metadata`;
-      return isObject(template) ? validatePodMetadata(template.metadata, field, value, problem) : [];
+      return isObject(template)
+        ? validatePodMetadata(template.metadata, field, value, problem, findings, warn)
+        : [];
     }
     return [];
   } catch (err) {
@@ -101,13 +132,22 @@ function validateObject(value: unknown, path: string, where: string): string[] {
   }
 }
 
-function validateDefinition(object: Obj, problem: (field: string, what: string) => string): string[] {
+function validateDefinition(
+  object: Obj,
+  problem: (field: string, what: string) => string,
+  findings: Findings,
+  warn: (field: string, what: string) => void,
+): string[] {
   let def;
   try {
     def = parseNetworkDefinition(object);
     if (def.config === undefined) return []; // the node's configuration directory supplies it (§3.4.1)
     const resolved = resolveDelegateConfig(def, []);
-    parseNetworkConfig(resolved.configText);
+    const routes = defaultRoutesIn(parseNetworkConfig(resolved.configText));
+    if (routes.length > 0) {
+      findings.defaultRoutes.set(`${def.namespace}/${def.name}`, routes);
+      warn('spec.config', definitionDefaultRouteWarning(routes));
+    }
     return [];
   } catch (err) {
     if (err instanceof SpecError) return [problem(err.key ?? '-', valueAndReason(err))];
@@ -122,6 +162,8 @@ function validatePodMetadata(
   field: string,
   object: Obj,
   problem: (field: string, what: string) => string,
+  findings: Findings,
+  warn: (field: string, what: string) => void,
 ): string[] {
   if (!isObject(metadata)) return [];
   const annotations = metadata.annotations;
@@ -156,9 +198,18 @@ function validatePodMetadata(
   if (selected) {
     const [key, value] = selected as [string, string];
     try {
-      validateNetworkSelections(parseNetworksAnnotation(value, namespace), {
-        defaultInterface: DEFAULT_INTERFACE,
-      });
+      const elements = parseNetworksAnnotation(value, namespace);
+      validateNetworkSelections(elements, { defaultInterface: DEFAULT_INTERFACE });
+      // With "default-route" on any element, ADD replaces every default route with that one.
+      if (!elements.some((e) => e.defaultRoute !== undefined))
+        elements.forEach((e, i) => {
+          const routes = findings.defaultRoutes.get(`${e.namespace}/${e.name}`);
+          if (routes)
+            warn(
+              at(key),
+              `element ${i} (${e.namespace}/${e.name}) ${strayDefaultRouteWarning(e.interface ?? `net${i + 1}`, routes)}`,
+            );
+        });
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       lines.push(problem(at(key), err.detail));
