@@ -11,7 +11,8 @@ const argv = process.argv.slice(2);
 const sub = argv[0];
 
 async function main(): Promise<number> {
-  if (process.env['CNI_COMMAND'] !== undefined || sub === 'cni') {
+  const help = argv.includes('--help') || argv.includes('-h');
+  if (process.env['CNI_COMMAND'] !== undefined || (sub === 'cni' && !help)) {
     const [{ runThinPlugin }, { buildEngineDeps }, { stderrLogger }] = await Promise.all([
       import('../cli/thin-plugin.ts'),
       import('./engine-deps.ts'),

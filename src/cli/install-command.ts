@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../host/atomic-file.ts';
-import { installExecutable } from '../host/install-file.ts';
+import type { InstallFile } from '../host/install-file-set.ts';
+import { installFileSet } from '../host/install-file-set.ts';
 import { packageRoot } from '../host/package-root.ts';
+import { thinConflistFile, thinCredentialFiles } from './thin-install-files.ts';
 
 /** Resolved on use: a bundle may not have import.meta.url until install is actually called. */
 const dist = () => join(packageRoot(import.meta.url), 'dist');
@@ -13,9 +14,13 @@ export interface InstallOptions {
   binDir: string;
   /** Where the executable comes from; default: the self-contained build if present, else the bundle. */
   source?: string;
-  /** thin: where to write the kubeconfig and (optionally) the CNI config, and their host paths. */
+  /** thin: where to write multinet.d/ (kubeconfig, token, CA) and the CNI config, and their host paths. */
   cniConfDir?: string;
   hostCniConfDir?: string;
+  /** thin on a host: the kubeconfig whose credentials the plugin uses (else the pod's ServiceAccount). */
+  kubeconfig?: string;
+  /** thin: also write `00-multinet.conflist` with this default network (a CNI config file). */
+  clusterNetwork?: string;
   env: Record<string, string | undefined>;
   log: (s: string) => void;
 }
@@ -32,53 +37,43 @@ export function defaultSource(type: 'thick' | 'thin'): string {
   return found;
 }
 
-/**
- * What the DaemonSet's init container runs: copy the executable into the host's CNI bin dir
- * atomically; for thin mode also write a kubeconfig for the ServiceAccount that points at a token
- * file (kept fresh by `--watch`), so the plugin never uses an expired token.
- */
-export async function runInstall(o: InstallOptions): Promise<void> {
-  const source = o.source ?? defaultSource(o.type);
-  const target = join(o.binDir, o.type === 'thick' ? 'multinet-shim' : 'multinet');
-  await mkdir(o.binDir, { recursive: true });
-  await installExecutable(source, target);
-  o.log(`installed ${source} as ${target}`);
-  if (o.type === 'thin') await writeThinKubeconfig(o);
-}
-
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/**
+ * What the DaemonSet's init container runs, and what an administrator runs on a host: copy the
+ * executable into the CNI bin dir atomically; for thin mode also write the plugin's credentials
+ * (multinet.d/) and, with `clusterNetwork`, its CNI config. Every input is read and checked
+ * before anything is written, and a failed write restores what was there: an install completes
+ * or leaves the node as it was.
+ */
+export async function runInstall(o: InstallOptions, saDir = SA_DIR): Promise<void> {
+  const source = o.source ?? defaultSource(o.type);
+  try {
+    await access(source, constants.R_OK);
+  } catch (err) {
+    throw new Error(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const target = join(o.binDir, o.type === 'thick' ? 'multinet-shim' : 'multinet');
+  const files: InstallFile[] = [];
+  if (o.type === 'thin') files.push(...(await thinCredentialFiles(o, saDir)));
+  files.push({ path: target, executableFrom: source });
+  // Last: the CNI config makes the runtime use multinet, so everything it needs is in place first.
+  if (o.type === 'thin' && o.clusterNetwork) files.push(await thinConflistFile(o, o.clusterNetwork));
+  await installFileSet(files);
+  o.log(`installed ${source} as ${target}`);
+  for (const f of files) if (f.path !== target) o.log(`wrote ${f.path}`);
+}
+
+/**
+ * `--watch` in a pod: rewrites the credentials when the ServiceAccount token rotated. Returns
+ * whether it did.
+ */
 export async function writeThinKubeconfig(o: InstallOptions, saDir = SA_DIR): Promise<boolean> {
-  if (!o.cniConfDir) throw new Error('--cni-conf-dir is required for --type thin');
-  const host = o.env['KUBERNETES_SERVICE_HOST'];
-  const port = o.env['KUBERNETES_SERVICE_PORT'];
-  if (!host || !port) throw new Error('not running in a pod: KUBERNETES_SERVICE_HOST/PORT are not set');
-  const dir = join(o.cniConfDir, 'multinet.d');
-  const hostDir = join(o.hostCniConfDir ?? o.cniConfDir, 'multinet.d');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const token = (await readFile(join(saDir, 'token'), 'utf8')).trim();
-  const current = existsSync(join(dir, 'token')) ? readFileSync(join(dir, 'token'), 'utf8').trim() : '';
-  if (token !== current) await writeFileAtomic(join(dir, 'token'), token, 0o600);
-  await writeFileAtomic(join(dir, 'ca.crt'), await readFile(join(saDir, 'ca.crt')), 0o600);
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const kubeconfig = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '  - name: local',
-    '    cluster:',
-    `      server: ${server}`,
-    `      certificate-authority: ${join(hostDir, 'ca.crt')}`,
-    'users:',
-    '  - name: multinet',
-    '    user:',
-    `      tokenFile: ${join(hostDir, 'token')}`,
-    'contexts:',
-    '  - name: multinet',
-    '    context: { cluster: local, user: multinet }',
-    'current-context: multinet',
-    '',
-  ].join('\n');
-  await writeFileAtomic(join(dir, 'multinet.kubeconfig'), kubeconfig, 0o600);
-  return token !== current;
+  const files = await thinCredentialFiles(o, saDir);
+  const tokenFile = files.find((f) => f.path.endsWith('/token'));
+  const current = tokenFile && existsSync(tokenFile.path) ? readFileSync(tokenFile.path, 'utf8') : '';
+  const fresh = tokenFile && 'content' in tokenFile ? String(tokenFile.content) : '';
+  const changed = fresh !== current;
+  if (changed || files.some((f) => !existsSync(f.path))) await installFileSet(files);
+  return changed;
 }

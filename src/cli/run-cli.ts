@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { describeCause } from '../engine/engine-error.ts';
 import { FileConfSource } from '../host/file-conf-source.ts';
 import { parseManifestDocuments } from '../local/manifest-documents.ts';
+import { COMMAND_USAGE, wantsHelp } from './command-usage.ts';
 
 export interface CliIo {
   stdout(s: string): void;
@@ -13,7 +14,7 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-const USAGE = `usage: multinet <command> [options]
+const USAGE = `usage: multinet <command> [options]    ("multinet <command> --help" for one command)
 
 commands:
   cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
@@ -21,7 +22,8 @@ commands:
   validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
   explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
                              print the attachment plan for a pod without running anything
-  install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR] [--watch]
+  install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR]
+          [--kubeconfig FILE] [--cluster-network FILE] [--watch]
                              install the shim (thick) or plugin (thin) into the host's CNI bin dir atomically
   demo [--keep] [--state DIR] [-o json]
                              two pods with several networks on this machine (root); "demo down" removes a kept scene
@@ -149,13 +151,19 @@ async function install(args: string[], io: CliIo): Promise<number> {
       source: { type: 'string' },
       'cni-conf-dir': { type: 'string' },
       'host-cni-conf-dir': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'cluster-network': { type: 'string' },
       watch: { type: 'boolean', default: false },
     },
   });
-  if ((values.type !== 'thick' && values.type !== 'thin') || !values['bin-dir']) {
-    io.stderr(
-      'usage: multinet install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--watch]\n',
-    );
+  const thinOnly = values.kubeconfig ?? values['cluster-network'];
+  if (
+    (values.type !== 'thick' && values.type !== 'thin') ||
+    !values['bin-dir'] ||
+    (values.type === 'thick' && thinOnly !== undefined) ||
+    (values.watch && values.kubeconfig !== undefined)
+  ) {
+    io.stderr(COMMAND_USAGE['install']!);
     return 2;
   }
   const { runInstall, writeThinKubeconfig } = await import('./install-command.ts');
@@ -165,6 +173,8 @@ async function install(args: string[], io: CliIo): Promise<number> {
     ...(values.source ? { source: values.source } : {}),
     ...(values['cni-conf-dir'] ? { cniConfDir: values['cni-conf-dir'] } : {}),
     ...(values['host-cni-conf-dir'] ? { hostCniConfDir: values['host-cni-conf-dir'] } : {}),
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values['cluster-network'] ? { clusterNetwork: values['cluster-network'] } : {}),
     env: io.env,
     log: (s: string) => io.stdout(`${s}\n`),
   } as const;
@@ -223,6 +233,25 @@ async function demo(args: string[], io: CliIo): Promise<number> {
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
+  const usage = sub !== undefined && Object.hasOwn(COMMAND_USAGE, sub) ? COMMAND_USAGE[sub] : undefined;
+  if (usage && wantsHelp(rest)) {
+    io.stdout(usage);
+    return 0;
+  }
+  try {
+    return await dispatch(sub, rest, io);
+  } catch (err) {
+    // node:util parseArgs: an unknown option or a missing value is a usage error, not a crash.
+    const code = (err as { code?: unknown }).code;
+    if (usage && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`multinet ${sub}: ${describeCause(err)}\n${usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function dispatch(sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'validate':
       return validate(rest, io);

@@ -1,0 +1,62 @@
+import { DAEMON_USAGE } from './daemon-command.ts';
+
+/** Each command's usage, printed for `multinet COMMAND --help` and after a wrong invocation. */
+export const COMMAND_USAGE: Record<string, string> = {
+  cni: `usage: multinet cni    (or any invocation with CNI_COMMAND set)
+
+Runs as the CNI plugin (thin mode): the CNI environment and the network config on stdin, the
+result on stdout, as the CNI spec says. Installed by "multinet install --type thin".
+`,
+  daemon: `${DAEMON_USAGE}
+Runs the node daemon (thick mode), serving the shim on its unix socket (docs/daemon.md).
+  -c, --config FILE        the daemon's JSON config file (docs/configuration.md)
+`,
+  validate: `usage: multinet validate FILE...
+
+Checks NetworkAttachmentDefinition, Network and Pod (or workload) manifests offline, with the
+parsers the node uses. One line per problem; "warning:" lines do not change the exit code.
+Exit code 1 when a problem was found.
+`,
+  explain: `usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [--ifname NAME] [-o json]
+
+Prints the attachment plan for a pod and the config each delegate would receive, without
+running anything.
+  --pod FILE               the Pod manifest
+  --nads PATH              manifests of the NetworkAttachmentDefinitions / Networks (repeatable)
+  --default-network REF    a CNI config file or a NAD (namespace/name) for eth0
+  --ifname NAME            the runtime's interface name (default eth0)
+  -o json                  JSON output
+`,
+  install: `usage: multinet install --type thick|thin --bin-dir DIR [options]
+
+Installs the shim (thick) or the plugin (thin) into the CNI bin dir atomically. An install
+completes or changes nothing.
+  --type thick|thin        what to install
+  --bin-dir DIR            the runtime's CNI bin dir (e.g. /opt/cni/bin)
+  --source FILE            the executable to install (default: the build in dist/)
+  --cni-conf-dir DIR       thin: where multinet.d/ (kubeconfig, token, CA) is written
+  --host-cni-conf-dir DIR  thin, in a pod: the host path of --cni-conf-dir
+  --kubeconfig FILE        thin, on a host: the credentials the plugin uses (copied into multinet.d/)
+  --cluster-network FILE   thin: also write 00-multinet.conflist with this CNI config as eth0
+  --watch                  thin, in a pod: keep the ServiceAccount token fresh
+`,
+  demo: `usage: multinet demo [--keep] [--state DIR] [-o json] | multinet demo down [--state DIR]
+
+Two pods with several networks on this machine (root), then removes everything.
+  --keep                   leave the scene up ("multinet demo down" removes it)
+  --state DIR              where the scene's state is kept (default /run/multinet-demo)
+  -o json                  a JSON report
+`,
+  status: `usage: multinet status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
+
+Lists each pod's attachments from its network-status, and the requested networks that have none.
+  --kubeconfig FILE        the API server (default: $KUBECONFIG)
+  --local DIR              a local-mode manifest directory instead of an API server
+  -o json                  JSON output
+`,
+};
+
+/** `--help` or `-h` anywhere among a command's arguments. */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
