@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runPlugin } from '../cni/invoke.ts';
 import { ChildProcessRunner } from './child-process-runner.ts';
+import { findSetpriv, supervisedArgv } from './delegate-lifetime.ts';
 
 async function withScripts(t: { after: (fn: () => Promise<void>) => void }, scripts: Record<string, string>) {
   const dir = await mkdtemp(join(tmpdir(), 'mn-runner-'));
@@ -139,4 +141,79 @@ test('a helper process left holding stdout does not hold the answer once the plu
   assert.equal(out.stdout, 'result\n');
   assert.equal(out.timedOut, false);
   assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25)))
+    if (!alive(pid)) return true;
+  return false;
+}
+
+test('what a plugin leaves in its process group is killed when the plugin exits', async (t) => {
+  const path = await withScripts(t, { leave: 'sleep 300 </dev/null >/dev/null 2>&1 &\necho $!' });
+  const out = await new ChildProcessRunner().exec({ ...base, path: path('leave') });
+  const pid = Number(out.stdout.trim());
+  t.after(() => void (alive(pid) && process.kill(pid, 'SIGKILL')));
+  assert.equal(out.exitCode, 0);
+  assert.ok(await gone(pid), `sleep ${pid} outlived the plugin`);
+});
+
+test('an abort settles only once the plugin has exited', async (t) => {
+  const path = await withScripts(t, { slow: 'echo $$ >"$0.pid"\nexec sleep 30' });
+  const ac = new AbortController();
+  const run = new ChildProcessRunner().exec({ ...base, path: path('slow'), signal: ac.signal });
+  let pid = 0;
+  while (!pid) {
+    pid = Number(await readFile(`${path('slow')}.pid`, 'utf8').catch(() => '0'));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  ac.abort();
+  await assert.rejects(run);
+  // Reaped, not merely signalled: kill(pid, 0) fails only once the zombie is gone.
+  assert.equal(alive(pid), false);
+});
+
+const setpriv = findSetpriv();
+test(
+  'supervised: the plugin keeps stdin, stdout, its exit status and a death by signal',
+  { skip: !setpriv },
+  async (t) => {
+    const path = await withScripts(t, { echo: 'cat; exit 4', die: 'kill -9 $$' });
+    const runner = new ChildProcessRunner({ setpriv: setpriv! });
+    const out = await runner.exec({ ...base, path: path('echo'), stdin: '{"a":1}' });
+    assert.deepEqual([out.exitCode, out.signal, out.stdout], [4, null, '{"a":1}']);
+    const died = await runner.exec({ ...base, path: path('die') });
+    assert.deepEqual([died.exitCode, died.signal], [null, 'SIGKILL']);
+  },
+);
+
+test('supervised: the plugin and what it started die when the parent dies', { skip: !setpriv }, async (t) => {
+  const path = await withScripts(t, {
+    plugin: 'sleep 300 </dev/null >/dev/null 2>&1 &\necho $! >"$0.pid"\nexec sleep 301',
+  });
+  // The parent is a Node process that starts the supervised plugin as the runner does (detached),
+  // and is then SIGKILLed.
+  const argv = supervisedArgv(setpriv!, 0, [path('plugin')]);
+  const parentScript = `const a = ${JSON.stringify(argv)}; a[a.indexOf('0')] = String(process.pid);
+    require('node:child_process').spawn(a[0], a.slice(1), { detached: true, stdio: 'ignore' });
+    setInterval(() => {}, 1000);`;
+  const parent = spawn(process.execPath, ['-e', parentScript], { stdio: 'ignore' });
+  let pid = 0;
+  while (!pid) {
+    pid = Number(await readFile(`${path('plugin')}.pid`, 'utf8').catch(() => '0'));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.after(() => void (alive(pid) && process.kill(pid, 'SIGKILL')));
+  assert.ok(alive(pid));
+  parent.kill('SIGKILL');
+  assert.ok(await gone(pid), `the plugin's child ${pid} outlived the plugin's parent`);
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { PluginExecOutcome, PluginExecRequest, PluginRunner } from '../cni/plugin-runner.ts';
+import { supervisedArgv } from './delegate-lifetime.ts';
 
 export interface ChildProcessRunnerOptions {
   /**
@@ -9,6 +10,11 @@ export interface ChildProcessRunnerOptions {
   wrapper?: string[];
   /** Per stream; beyond it output is dropped and a marker appended (a plugin gone wild must not exhaust memory). */
   maxOutputBytes?: number;
+  /**
+   * util-linux setpriv: each delegate then dies, with everything it started, when this process
+   * dies (see delegate-lifetime.ts). Without it a delegate outlives a killed multinet.
+   */
+  setpriv?: string;
 }
 
 const DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024;
@@ -22,15 +28,18 @@ const STDIO_GRACE_MS = 1_000;
 /**
  * Runs plugins as child processes (SPEC §2: env in, config on stdin, stdout/stderr captured
  * separately). Each plugin gets its own process group so that a timeout or an abort kills the
- * plugin together with the delegates it started (e.g. bridge → host-local).
+ * plugin together with the delegates it started (e.g. bridge → host-local), and so that whatever
+ * it leaves in that group is killed when it exits. An abort settles only after the plugin exited.
  */
 export class ChildProcessRunner implements PluginRunner {
   private readonly wrapper: readonly string[];
   private readonly maxOutputBytes: number;
+  private readonly setpriv: string | undefined;
 
   constructor(options: ChildProcessRunnerOptions = {}) {
     this.wrapper = options.wrapper ?? [];
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    this.setpriv = options.setpriv;
   }
 
   exec(req: PluginExecRequest): Promise<PluginExecOutcome> {
@@ -40,12 +49,17 @@ export class ChildProcessRunner implements PluginRunner {
         reject(abortReason(signal));
         return;
       }
-      const [command = req.path, ...args] = [...this.wrapper, req.path];
+      const argv = [...this.wrapper, req.path];
+      const [command = req.path, ...args] = this.setpriv
+        ? supervisedArgv(this.setpriv, process.pid, argv)
+        : argv;
       const child = spawn(command, args, { env: req.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const stdout = new Capture(this.maxOutputBytes);
       const stderr = new Capture(this.maxOutputBytes);
       let settled = false;
       let timedOut = false;
+      let aborted = false;
+      // The group outlives its leader while any member lives, so its id cannot be reused by then.
       const killGroup = () => {
         if (child.pid === undefined) return;
         try {
@@ -58,9 +72,11 @@ export class ChildProcessRunner implements PluginRunner {
         timedOut = true;
         killGroup();
       }, req.timeoutMs);
+      // Settles only once the plugin has exited: a caller that goes on to DEL after an abort
+      // must not race a delegate that is still running.
       const onAbort = () => {
+        aborted = true;
         killGroup();
-        finish(() => reject(abortReason(signal as AbortSignal)));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (settle: () => void) => {
@@ -77,10 +93,20 @@ export class ChildProcessRunner implements PluginRunner {
       child.on('error', (err) => finish(() => reject(err)));
       const settleWith = (exitCode: number | null, exitSignal: NodeJS.Signals | null) =>
         finish(() =>
-          resolve({ exitCode, signal: exitSignal, stdout: stdout.text(), stderr: stderr.text(), timedOut }),
+          aborted
+            ? reject(abortReason(signal as AbortSignal))
+            : resolve({
+                exitCode,
+                signal: exitSignal,
+                stdout: stdout.text(),
+                stderr: stderr.text(),
+                timedOut,
+              }),
         );
       child.on('close', settleWith);
       child.on('exit', (exitCode, exitSignal) => {
+        // What the plugin left in its group (a helper, a stuck IPAM call) ends with it.
+        killGroup();
         const grace = setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();
