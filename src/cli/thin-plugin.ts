@@ -9,6 +9,23 @@ import { runPodNetworkRequest } from '../engine/engine.ts';
 import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { CniResult } from '../cni/result.ts';
+import { CniErrorCode } from '../cni/cni-error.ts';
+import { EngineError, EngineErrorCode } from '../engine/engine-error.ts';
+import { podIdentityFromArgs, podLabel } from '../engine/pod-identity.ts';
+import type { HeldContainerLock } from '../host/file-container-lock.ts';
+import { ContainerLockTimeout } from '../host/file-container-lock.ts';
+
+/** What thin mode adds to the engine's dependencies (optional: tests may run without them). */
+export interface ThinDeps extends EngineDeps {
+  close?(): void;
+  /** Cross-process, per-container serialisation (thick mode does it inside the daemon). */
+  lockContainer?(containerId: string): Promise<HeldContainerLock>;
+  /** Sweeps temporary files of interrupted writes older than `olderThanMs`. */
+  removeInterruptedWrites?(olderThanMs?: number): Promise<number>;
+}
+
+/** A temporary cache file this old belongs to a writer that died (a write takes milliseconds). */
+const STALE_WRITE_MS = 10 * 60_000;
 
 /**
  * Thin mode: the CNI plugin process does the whole job itself. `buildDeps` makes the real
@@ -17,15 +34,25 @@ import type { CniResult } from '../cni/result.ts';
 export async function runThinPlugin(
   env: Record<string, string | undefined>,
   stdin: Buffer | string,
-  buildDeps: (config: MultinetConfig) => Promise<EngineDeps & { close?(): void }>,
+  buildDeps: (config: MultinetConfig) => Promise<ThinDeps>,
 ): Promise<PluginMainOutput> {
-  let deps: (EngineDeps & { close?(): void }) | undefined;
+  let deps: ThinDeps | undefined;
   const run = async (req: CniRequest): Promise<CniResult | undefined> => {
+    let lock: HeldContainerLock | undefined;
+    let done = false;
     try {
       deps ??= await buildDeps(parseMultinetConfig(multinetPluginObject(req)));
-      return await runPodNetworkRequest(deps, toPodNetworkRequest(req));
+      // Every call is its own process here: calls for one container (a retried ADD, the DEL
+      // after a runtime timeout) must not interleave, as the daemon's in-process locks ensure.
+      if (req.containerId !== '' && deps.lockContainer) lock = await lockFor(deps, req);
+      await deps.removeInterruptedWrites?.(STALE_WRITE_MS).catch(() => 0);
+      const result = await runPodNetworkRequest(deps, toPodNetworkRequest(req));
+      done = true;
+      return result;
     } catch (err) {
       throw toCniError(err);
+    } finally {
+      await lock?.release({ remove: done && req.command === 'DEL' });
     }
   };
   try {
@@ -40,5 +67,25 @@ export async function runThinPlugin(
     });
   } finally {
     deps?.close?.();
+  }
+}
+
+async function lockFor(deps: ThinDeps, req: CniRequest): Promise<HeldContainerLock> {
+  try {
+    return await deps.lockContainer!(req.containerId);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.CacheFailed,
+        pod: podLabel(podIdentityFromArgs(req.args), req.containerId),
+        reason:
+          err instanceof ContainerLockTimeout
+            ? `${err.message}; try again later`
+            : `cannot lock the container in the cache directory: ${err instanceof Error ? err.message : String(err)}`,
+        retryable: err instanceof ContainerLockTimeout,
+        ...(err instanceof ContainerLockTimeout ? {} : { cniCode: CniErrorCode.IoFailure }),
+      },
+      { cause: err },
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -33,16 +33,29 @@ const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * Removes the temporary files of writes that a crash interrupted (SIGKILL between the write and
- * the rename). Only safe while nobody else writes in `dir`; returns how many were removed.
+ * the rename); returns how many were removed. Without `olderThanMs` only safe while nobody else
+ * writes in `dir` (the daemon at start). With it (thin mode, where other calls may be writing),
+ * only files last modified that long ago go: a write takes milliseconds, and a writer whose file
+ * was removed all the same gets ENOENT from its rename, an I/O error, never a torn file.
  */
-export async function removeInterruptedWrites(dir: string): Promise<number> {
+export async function removeInterruptedWrites(dir: string, olderThanMs?: number): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
     return 0;
   }
-  const stale = names.filter((n) => TEMP_NAME.test(n));
+  let stale = names.filter((n) => TEMP_NAME.test(n));
+  if (olderThanMs !== undefined) {
+    const cutoff = Date.now() - olderThanMs;
+    const old = await Promise.all(
+      stale.map(async (n) => {
+        const st = await lstat(join(dir, n)).catch(() => undefined);
+        return st !== undefined && st.mtimeMs < cutoff;
+      }),
+    );
+    stale = stale.filter((_, i) => old[i]);
+  }
   await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
   return stale.length;
 }

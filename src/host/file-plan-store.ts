@@ -33,9 +33,9 @@ export class FilePlanStore implements PlanStore {
     return fromPlanRecord(text);
   }
 
-  /** Removes temporary files a crash left behind (call before anyone writes here). */
-  removeInterruptedWrites(): Promise<number> {
-    return removeInterruptedWrites(this.dir);
+  /** Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`). */
+  removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+    return removeInterruptedWrites(this.dir, olderThanMs);
   }
 
   async put(plan: AttachmentPlan): Promise<void> {

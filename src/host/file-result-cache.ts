@@ -28,9 +28,9 @@ export class FileResultCache implements ResultCache {
     return text === undefined ? undefined : decodeCacheRecord(text, key);
   }
 
-  /** Removes temporary files a crash left behind (call before anyone writes here). */
-  removeInterruptedWrites(): Promise<number> {
-    return removeInterruptedWrites(this.dir);
+  /** Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`). */
+  removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+    return removeInterruptedWrites(this.dir, olderThanMs);
   }
 
   async put(record: ResultCacheRecord): Promise<void> {
