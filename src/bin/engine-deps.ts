@@ -5,10 +5,13 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../engine/logger.ts';
 import { ChildProcessRunner } from '../host/child-process-runner.ts';
+import { findSetpriv } from '../host/delegate-lifetime.ts';
+import { FileContainerLocks, type HeldContainerLock } from '../host/file-container-lock.ts';
 import { FileConfSource } from '../host/file-conf-source.ts';
 import { FilePlanStore } from '../host/file-plan-store.ts';
 import { FileResultCache } from '../host/file-result-cache.ts';
 import { FsPluginLocator } from '../host/fs-plugin-locator.ts';
+import { IprouteLinkRemover } from '../host/iproute-link-remover.ts';
 import { IprouteRouteEditor } from '../host/iproute-route-editor.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
 import type { KubeConnection } from '../k8s/kubeconfig.ts';
@@ -42,7 +45,11 @@ export function buildEngineDeps(
   env: Env,
   log: Logger,
   opts: { cluster?: ClusterView | undefined; observe?: RequestObserver; wrapper?: string[] } = {},
-): EngineDeps & { close(): void; removeInterruptedWrites(): Promise<number> } {
+): EngineDeps & {
+  close(): void;
+  removeInterruptedWrites(olderThanMs?: number): Promise<number>;
+  lockContainer(containerId: string): Promise<HeldContainerLock>;
+} {
   let client: KubeRestClient | undefined;
   let cluster = opts.cluster;
   if (!cluster) {
@@ -63,8 +70,15 @@ export function buildEngineDeps(
   }
   const results = new FileResultCache(config.cacheDir);
   const plans = new FilePlanStore(config.cacheDir);
+  const setpriv = findSetpriv();
+  if (!setpriv)
+    log.warn({}, 'util-linux setpriv not found: delegates will outlive a killed multinet process');
+  const containerLocks = new FileContainerLocks(config.cacheDir, { setpriv });
   const lists = new NetworkListRunner({
-    runner: new ChildProcessRunner(opts.wrapper ? { wrapper: opts.wrapper } : {}),
+    runner: new ChildProcessRunner({
+      ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
+      ...(setpriv ? { setpriv } : {}),
+    }),
     locator: new FsPluginLocator(),
     cache: results,
     timeoutMs: config.delegateTimeoutMs,
@@ -78,11 +92,14 @@ export function buildEngineDeps(
     lists,
     plans,
     routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
+    links: new IprouteLinkRemover(),
     log,
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
     now: () => Date.now(),
     close: () => client?.close(),
-    removeInterruptedWrites: async () =>
-      (await plans.removeInterruptedWrites()) + (await results.removeInterruptedWrites()),
+    removeInterruptedWrites: async (olderThanMs) =>
+      (await plans.removeInterruptedWrites(olderThanMs)) +
+      (await results.removeInterruptedWrites(olderThanMs)),
+    lockContainer: (containerId) => containerLocks.acquire(containerId),
   };
 }

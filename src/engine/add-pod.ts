@@ -268,9 +268,15 @@ async function undo(
   // Its DEL may fail for the same reason its ADD did (macvlan: master missing); that alone must
   // not keep the plan, or every later DEL would fail the same way and the sandbox never goes.
   const failedIfs = new Set([...failed].map((a) => a.ifName));
-  const failures = (await deleteAttachments(deps, plan, started, req.netns, req.cniPath, signal)).filter(
-    (f) => !failedIfs.has(f.ifName),
+  const all = await deleteAttachments(deps, plan, started, req.netns, req.cniPath, signal);
+  await removeLeftLinks(
+    deps,
+    plan,
+    all.filter((f) => failedIfs.has(f.ifName)),
+    req.netns,
+    signal,
   );
+  const failures = all.filter((f) => !failedIfs.has(f.ifName));
   if (failures.length === 0) {
     await deps.plans
       .delete(plan.containerId)
@@ -289,6 +295,36 @@ async function undo(
     { pod: label, containerId: plan.containerId, network, err: describeCause(cause) },
     'ADD failed',
   );
+}
+
+/**
+ * A plugin whose ADD and DEL both failed may leave its interface in the pod: the reference
+ * macvlan (v1.1) keeps its link when IPAM fails, and its DEL fails on the same IPAM error before
+ * it removes the link. The interface has the name multinet chose for this attachment, so it is
+ * removed here: an ADD that failed leaves nothing in the pod.
+ */
+async function removeLeftLinks(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  failures: { network: string; ifName: string }[],
+  netns: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!deps.links || netns === '') return;
+  for (const f of failures) {
+    try {
+      if (await deps.links.removeLink(netns, f.ifName, signal))
+        deps.log.warn(
+          { containerId: plan.containerId, network: f.network, ifName: f.ifName },
+          'removed the interface a failed ADD left in the pod (its DEL failed too)',
+        );
+    } catch (err) {
+      deps.log.error(
+        { containerId: plan.containerId, network: f.network, ifName: f.ifName, err: describeCause(err) },
+        'cannot remove the interface a failed ADD left in the pod',
+      );
+    }
+  }
 }
 
 async function recordAdded(deps: EngineDeps, plan: AttachmentPlan, statuses: NetworkStatus[]): Promise<void> {

@@ -40,6 +40,12 @@ export interface RouteEditor {
   setDefaultRoute(netns: string, ifName: string, gateways: string[], signal?: AbortSignal): Promise<void>;
 }
 
+/** Removes an interface from a pod's network namespace (iproute2 run in it; we never enter it). */
+export interface LinkRemover {
+  /** Resolves true when `ifName` existed and is gone, false when there was none. */
+  removeLink(netns: string, ifName: string, signal?: AbortSignal): Promise<boolean>;
+}
+
 export interface EngineDeps {
   config: MultinetConfig;
   cluster: ClusterView | undefined;
@@ -47,6 +53,8 @@ export interface EngineDeps {
   lists: DelegateLists;
   plans: PlanStore;
   routes: RouteEditor;
+  /** For what a plugin leaves behind when both its ADD and its DEL failed (optional). */
+  links?: LinkRemover;
   log: Logger;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   now(): number;
