@@ -9,96 +9,14 @@
  * failure nothing is left (no plan, every delegate ADD undone); after a success DEL leaves nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'node:test';
 import fc from 'fast-check';
-import type { NetworkConfigList } from '../../src/cni/network-config.ts';
-import type { RuntimeConf } from '../../src/cni/network-list-runner.ts';
-import type { CniResult } from '../../src/cni/result.ts';
-import { runThinPlugin } from '../../src/cli/thin-plugin.ts';
-import type { MultinetConfig } from '../../src/config/multinet-config.ts';
-import type { DelegateLists, EngineDeps } from '../../src/engine/engine-deps.ts';
-import { silentLogger } from '../../src/engine/logger.ts';
-import { FileConfSource } from '../../src/host/file-conf-source.ts';
-import { FilePlanStore } from '../../src/host/file-plan-store.ts';
-import { ManifestClusterView } from '../../src/local/manifest-cluster-view.ts';
 import { fuzzCounter, record, scenario } from '../support/fault-report.ts';
+import { harness, MULTINET_CONF, podEnv, SPEC_CODES, type Harness } from '../support/fuzz-harness.ts';
 
 const RUNS = Number(process.env['MULTINET_FUZZ_RUNS'] ?? 400);
-const SPEC_CODES = new Set([1, 2, 3, 4, 5, 6, 7, 11, 50]);
-
-/** FAKE delegates: record what would run, answer like a plugin that attached `ifName`. */
-class RecordingLists implements DelegateLists {
-  attached = new Map<string, number>();
-  adds = 0;
-  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
-    this.adds++;
-    const key = `${rt.containerId}/${rt.ifName}`;
-    this.attached.set(key, (this.attached.get(key) ?? 0) + 1);
-    return {
-      cniVersion: '1.0.0',
-      interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
-      ips: [{ address: '10.9.0.5/24', gateway: '10.9.0.1', interface: 0 }],
-    } as unknown as CniResult;
-  }
-  async del(_list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    this.attached.delete(`${rt.containerId}/${rt.ifName}`);
-  }
-  async check(): Promise<void> {}
-  async gc(): Promise<void> {}
-  async status(): Promise<void> {}
-}
-
-interface Harness {
-  lists: RecordingLists;
-  cluster: ManifestClusterView;
-  cacheDir: string;
-  call(env: Record<string, string | undefined>, stdin: string): Promise<{ exitCode: number; stdout: string }>;
-}
-
-const MULTINET_CONF = (cacheDir: string) => ({
-  cniVersion: '1.0.0',
-  name: 'multinet',
-  type: 'multinet',
-  cacheDir,
-  clusterNetworkConfig: { cniVersion: '1.0.0', name: 'podnet', type: 'bridge' },
-  confDir: '/nonexistent/multinet.d',
-});
-
-async function harness(t: { after(fn: () => Promise<void>): void }): Promise<Harness> {
-  const cacheDir = await mkdtemp(join(tmpdir(), 'mn-fuzz-'));
-  t.after(() => rm(cacheDir, { recursive: true, force: true }));
-  const lists = new RecordingLists();
-  const cluster = new ManifestClusterView();
-  const build = async (config: MultinetConfig): Promise<EngineDeps> => ({
-    config,
-    cluster,
-    confs: new FileConfSource(),
-    lists,
-    plans: new FilePlanStore(config.cacheDir),
-    routes: { setDefaultRoute: async () => undefined },
-    log: silentLogger,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    now: () => Date.now(),
-  });
-  return {
-    lists,
-    cluster,
-    cacheDir,
-    call: (env, stdin) => runThinPlugin(env, stdin, build),
-  };
-}
-
-const podEnv = (command: string, containerId = 'fuzz1') => ({
-  CNI_COMMAND: command,
-  CNI_CONTAINERID: containerId,
-  CNI_NETNS: '/run/netns/none',
-  CNI_IFNAME: 'eth0',
-  CNI_PATH: '/usr/lib/cni',
-  CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p;K8S_POD_UID=u1`,
-});
 
 function nadObject(namespace: string, name: string, config: unknown): Record<string, unknown> {
   return {
@@ -240,226 +158,231 @@ const annotationArb = fc.oneof(
   ),
 );
 
-describe('fast-check: bad input through the thin plugin and the engine', { timeout: 300_000 }, () => {
-  scenario(`networks annotation (${RUNS} random annotations)`, async (t) => {
-    const h = await harness(t);
-    const stdin = JSON.stringify(MULTINET_CONF(h.cacheDir));
-    const counter = fuzzCounter('networks annotation (engine ADD)');
-    const seen = histogram('networks annotation fuzz');
-    await fc.assert(
-      fc.asyncProperty(annotationArb, async (annotation) => {
-        counter.count();
-        h.cluster.load([...GOOD_NADS, pod(annotation)]);
-        const out = await h.call(podEnv('ADD'), stdin);
-        seen.add(out);
-        const e = await check(h, out, stdin, `annotation ${JSON.stringify(annotation).slice(0, 200)}`);
-        if (out.exitCode !== 0) assert.match(`${String(e.details)}`, /pod ns1\/p/, out.stdout);
-      }),
-      { numRuns: RUNS },
-    );
-    counter.done();
-    seen.done();
-  });
-
-  scenario(
-    'hostile selections: collisions, long and odd interface names, cross-namespace under isolation',
-    async (t) => {
+describe(
+  'fast-check: bad input through the thin plugin and the engine',
+  // 20 ms per case and target is a wide bound on a shared machine.
+  { timeout: 300_000 + RUNS * 60 },
+  () => {
+    scenario(`networks annotation (${RUNS} random annotations)`, async (t) => {
       const h = await harness(t);
-      const conf = { ...MULTINET_CONF(h.cacheDir), namespaceIsolation: true, globalNamespaces: [] };
-      const stdin = JSON.stringify(conf);
-      const cases: [string, RegExp][] = [
-        ['good@net2,list', /interface name "net2" is already used/],
-        ['good@eth0', /eth0/],
-        ['[{"name":"good","interface":"abcdefghijklmnop"}]', /longer than 15/],
-        ['[{"name":"good","interface":"a\\u0000b"}]', /control characters|whitespace/],
-        ['[{"name":"good","interface":"../x"}]', /'\/'/],
-        ['[{"name":"good","interface":"a:b"}]', /':'/],
-        ['other/remote', /namespaceIsolation is on/],
-        ['[{"name":"remote","namespace":"other"}]', /namespaceIsolation is on/],
-        ['good,good', /already used|net1/],
-      ];
-      for (const [annotation, pattern] of cases) {
-        h.cluster.load([...GOOD_NADS, pod(annotation)]);
-        const out = await h.call(podEnv('ADD'), stdin);
-        const e = await check(h, out, stdin, annotation);
-        if (annotation === 'good,good') continue; // two attachments of one network are allowed
-        assert.equal(out.exitCode, 1, `${annotation}: ${out.stdout}`);
-        assert.equal(e.code, 7, `${annotation}: ${out.stdout}`);
-        assert.match(String(e.details), pattern, annotation);
-        assert.equal(h.lists.adds, 0, `${annotation}: a delegate ran`);
-      }
-    },
-  );
+      const stdin = JSON.stringify(MULTINET_CONF(h.cacheDir));
+      const counter = fuzzCounter('networks annotation (engine ADD)');
+      const seen = histogram('networks annotation fuzz');
+      await fc.assert(
+        fc.asyncProperty(annotationArb, async (annotation) => {
+          counter.count();
+          h.cluster.load([...GOOD_NADS, pod(annotation)]);
+          const out = await h.call(podEnv('ADD'), stdin);
+          seen.add(out);
+          const e = await check(h, out, stdin, `annotation ${JSON.stringify(annotation).slice(0, 200)}`);
+          if (out.exitCode !== 0) assert.match(`${String(e.details)}`, /pod ns1\/p/, out.stdout);
+        }),
+        { numRuns: RUNS },
+      );
+      counter.done();
+      seen.done();
+    });
 
-  const type = fc.oneof(
-    fc.constantFrom(
-      'macvlan',
-      '../../../bin/sh',
-      '/bin/sh',
-      'a/b',
-      '..',
-      '.',
-      '',
-      'x\u0000y',
-      'x'.repeat(300),
-      'bridge\n',
-    ),
-    fc.string({ maxLength: 10 }),
-  );
-  const pluginArb = fc.record(
-    {
-      type,
-      name: fc.string({ maxLength: 8 }),
-      capabilities: fc.anything(),
-      ipam: fc.anything(),
-      cniVersion: fc.anything(),
-    },
-    { requiredKeys: [] },
-  );
-  const nadConfigArb = fc.oneof(
-    // Valid configs with random extra keys: delegates must receive fields multinet does not know.
-    fc
-      .dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }))
-      .map((extra) => JSON.stringify({ ...extra, cniVersion: '1.0.0', type: 'macvlan' })),
-    fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 })).map((extra) =>
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 'fuzznad',
-        plugins: [{ ...extra, type: 'bridge' }, { type: 'tuning' }],
-      }),
-    ),
-    fc.string(),
-    fc.jsonValue().map((v) => JSON.stringify(v)),
-    pluginArb.map((p) => JSON.stringify({ cniVersion: '1.0.0', ...p })),
-    fc
-      .record(
-        {
-          cniVersion: fc.oneof(fc.constantFrom('1.0.0', '0.3.1', '0.1.0', '2.0.0', ''), fc.anything()),
-          name: fc.oneof(fc.constantFrom('fuzznad', 'x y', ''), fc.anything()),
-          plugins: fc.oneof(fc.array(pluginArb, { maxLength: 3 }), fc.anything()),
-          disableCheck: fc.anything(),
-        },
-        { requiredKeys: [] },
-      )
-      .map((v) => JSON.stringify(v)),
-    fc.constantFrom(
-      undefined,
-      '',
-      '{}',
-      '[]',
-      'null',
-      `${'['.repeat(100_000)}`,
-      `{"cniVersion":"1.0.0","type":"x","pad":"${'a'.repeat(2 << 20)}"}`,
-    ),
-    fc.anything(),
-  );
-
-  scenario(`NAD configs (${RUNS} random spec.config values)`, async (t) => {
-    const h = await harness(t);
-    const stdin = JSON.stringify(MULTINET_CONF(h.cacheDir));
-    const counter = fuzzCounter('NAD spec.config (engine ADD)');
-    const seen = histogram('NAD config fuzz');
-    await fc.assert(
-      fc.asyncProperty(nadConfigArb, async (config) => {
-        counter.count();
-        h.cluster.load([nadObject('ns1', 'fuzznad', config), pod('fuzznad')]);
-        const out = await h.call(podEnv('ADD'), stdin);
-        seen.add(out);
-        const e = await check(h, out, stdin, `config ${String(JSON.stringify(config)).slice(0, 200)}`);
-        if (out.exitCode !== 0) assert.match(String(e.details), /ns1\/fuzznad/, out.stdout);
-      }),
-      { numRuns: RUNS },
+    scenario(
+      'hostile selections: collisions, long and odd interface names, cross-namespace under isolation',
+      async (t) => {
+        const h = await harness(t);
+        const conf = { ...MULTINET_CONF(h.cacheDir), namespaceIsolation: true, globalNamespaces: [] };
+        const stdin = JSON.stringify(conf);
+        const cases: [string, RegExp][] = [
+          ['good@net2,list', /interface name "net2" is already used/],
+          ['good@eth0', /eth0/],
+          ['[{"name":"good","interface":"abcdefghijklmnop"}]', /longer than 15/],
+          ['[{"name":"good","interface":"a\\u0000b"}]', /control characters|whitespace/],
+          ['[{"name":"good","interface":"../x"}]', /'\/'/],
+          ['[{"name":"good","interface":"a:b"}]', /':'/],
+          ['other/remote', /namespaceIsolation is on/],
+          ['[{"name":"remote","namespace":"other"}]', /namespaceIsolation is on/],
+          ['good,good', /already used|net1/],
+        ];
+        for (const [annotation, pattern] of cases) {
+          h.cluster.load([...GOOD_NADS, pod(annotation)]);
+          const out = await h.call(podEnv('ADD'), stdin);
+          const e = await check(h, out, stdin, annotation);
+          if (annotation === 'good,good') continue; // two attachments of one network are allowed
+          assert.equal(out.exitCode, 1, `${annotation}: ${out.stdout}`);
+          assert.equal(e.code, 7, `${annotation}: ${out.stdout}`);
+          assert.match(String(e.details), pattern, annotation);
+          assert.equal(h.lists.adds, 0, `${annotation}: a delegate ran`);
+        }
+      },
     );
-    counter.done();
-    seen.done();
-  });
 
-  const envArb = fc.record(
-    {
-      CNI_COMMAND: fc.oneof(
-        fc.constantFrom('ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION', '', 'add'),
-        fc.string({ maxLength: 6 }),
+    const type = fc.oneof(
+      fc.constantFrom(
+        'macvlan',
+        '../../../bin/sh',
+        '/bin/sh',
+        'a/b',
+        '..',
+        '.',
+        '',
+        'x\u0000y',
+        'x'.repeat(300),
+        'bridge\n',
       ),
-      CNI_CONTAINERID: fc.oneof(
-        fc.constantFrom('fuzz1', '', '../x', 'a b', 'x'.repeat(300)),
-        fc.string({ maxLength: 12 }),
+      fc.string({ maxLength: 10 }),
+    );
+    const pluginArb = fc.record(
+      {
+        type,
+        name: fc.string({ maxLength: 8 }),
+        capabilities: fc.anything(),
+        ipam: fc.anything(),
+        cniVersion: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
+    const nadConfigArb = fc.oneof(
+      // Valid configs with random extra keys: delegates must receive fields multinet does not know.
+      fc
+        .dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }))
+        .map((extra) => JSON.stringify({ ...extra, cniVersion: '1.0.0', type: 'macvlan' })),
+      fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 })).map((extra) =>
+        JSON.stringify({
+          cniVersion: '0.4.0',
+          name: 'fuzznad',
+          plugins: [{ ...extra, type: 'bridge' }, { type: 'tuning' }],
+        }),
       ),
-      CNI_NETNS: fc.oneof(fc.constantFrom('/run/netns/none', ''), fc.string({ maxLength: 12 })),
-      CNI_IFNAME: fc.oneof(
-        fc.constantFrom('eth0', '', 'x'.repeat(16), 'a/b', '..'),
-        fc.string({ maxLength: 17 }),
-      ),
-      CNI_ARGS: fc.oneof(
-        fc.constantFrom(
-          '',
-          'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p',
-          'a=b=c',
-          ';',
-          '=v',
-          'K8S_POD_NAME=p',
-        ),
-        fc.string({ maxLength: 30 }),
-      ),
-      CNI_PATH: fc.constantFrom('/usr/lib/cni', '', ':::', 'relative'),
-    },
-    { requiredKeys: [] },
-  );
-
-  scenario(`CNI env and stdin (${RUNS} random calls)`, async (t) => {
-    const h = await harness(t);
-    h.cluster.load([...GOOD_NADS, pod('good')]);
-    const valid = MULTINET_CONF(h.cacheDir);
-    const stdinArb = fc.oneof(
       fc.string(),
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.constant(JSON.stringify(valid)),
+      pluginArb.map((p) => JSON.stringify({ cniVersion: '1.0.0', ...p })),
       fc
         .record(
           {
-            cniVersion: fc.oneof(
-              fc.constantFrom('1.0.0', '0.4.0', '0.3.1', '0.1.0', '1.1.0', '9.9.9', ''),
-              fc.anything(),
-            ),
-            name: fc.oneof(fc.constant('multinet'), fc.anything()),
-            type: fc.oneof(fc.constant('multinet'), fc.anything()),
-            cacheDir: fc.constantFrom(h.cacheDir, 'relative', ''),
-            clusterNetworkConfig: fc.oneof(fc.constant(valid.clusterNetworkConfig), fc.anything()),
-            clusterNetwork: fc.anything(),
-            delegateTimeoutSeconds: fc.anything(),
-            runtimeConfig: fc.anything(),
-            prevResult: fc.anything(),
-            logLevel: fc.anything(),
+            cniVersion: fc.oneof(fc.constantFrom('1.0.0', '0.3.1', '0.1.0', '2.0.0', ''), fc.anything()),
+            name: fc.oneof(fc.constantFrom('fuzznad', 'x y', ''), fc.anything()),
+            plugins: fc.oneof(fc.array(pluginArb, { maxLength: 3 }), fc.anything()),
+            disableCheck: fc.anything(),
           },
-          { requiredKeys: ['cacheDir'] },
+          { requiredKeys: [] },
         )
         .map((v) => JSON.stringify(v)),
+      fc.constantFrom(
+        undefined,
+        '',
+        '{}',
+        '[]',
+        'null',
+        `${'['.repeat(100_000)}`,
+        `{"cniVersion":"1.0.0","type":"x","pad":"${'a'.repeat(2 << 20)}"}`,
+      ),
+      fc.anything(),
     );
-    const counter = fuzzCounter('CNI env + stdin (runPluginMain, thin plugin)');
-    const seen = histogram('CNI env + stdin fuzz');
-    await fc.assert(
-      fc.asyncProperty(envArb, stdinArb, async (env, stdin) => {
-        counter.count();
-        const out = await h.call(env, stdin);
-        if (out.stdout !== '') seen.add(out);
-        const parsed = JSON.parse(out.stdout || '{}') as { code?: unknown; msg?: unknown };
-        if (out.exitCode !== 0) {
-          assert.ok(
-            SPEC_CODES.has(Number(parsed.code)),
-            `code ${String(parsed.code)} for ${JSON.stringify(env)} ${stdin.slice(0, 200)}: ${out.stdout}`,
-          );
-          assert.ok(typeof parsed.msg === 'string' && parsed.msg !== '');
-        } else if (env.CNI_COMMAND === 'ADD') {
-          await h.call({ ...env, CNI_COMMAND: 'DEL' }, stdin);
-        }
-        assert.deepEqual([...h.lists.attached.keys()], [], `attachments left by ${JSON.stringify(env)}`);
-      }),
-      { numRuns: RUNS },
+
+    scenario(`NAD configs (${RUNS} random spec.config values)`, async (t) => {
+      const h = await harness(t);
+      const stdin = JSON.stringify(MULTINET_CONF(h.cacheDir));
+      const counter = fuzzCounter('NAD spec.config (engine ADD)');
+      const seen = histogram('NAD config fuzz');
+      await fc.assert(
+        fc.asyncProperty(nadConfigArb, async (config) => {
+          counter.count();
+          h.cluster.load([nadObject('ns1', 'fuzznad', config), pod('fuzznad')]);
+          const out = await h.call(podEnv('ADD'), stdin);
+          seen.add(out);
+          const e = await check(h, out, stdin, `config ${String(JSON.stringify(config)).slice(0, 200)}`);
+          if (out.exitCode !== 0) assert.match(String(e.details), /ns1\/fuzznad/, out.stdout);
+        }),
+        { numRuns: RUNS },
+      );
+      counter.done();
+      seen.done();
+    });
+
+    const envArb = fc.record(
+      {
+        CNI_COMMAND: fc.oneof(
+          fc.constantFrom('ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION', '', 'add'),
+          fc.string({ maxLength: 6 }),
+        ),
+        CNI_CONTAINERID: fc.oneof(
+          fc.constantFrom('fuzz1', '', '../x', 'a b', 'x'.repeat(300)),
+          fc.string({ maxLength: 12 }),
+        ),
+        CNI_NETNS: fc.oneof(fc.constantFrom('/run/netns/none', ''), fc.string({ maxLength: 12 })),
+        CNI_IFNAME: fc.oneof(
+          fc.constantFrom('eth0', '', 'x'.repeat(16), 'a/b', '..'),
+          fc.string({ maxLength: 17 }),
+        ),
+        CNI_ARGS: fc.oneof(
+          fc.constantFrom(
+            '',
+            'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p',
+            'a=b=c',
+            ';',
+            '=v',
+            'K8S_POD_NAME=p',
+          ),
+          fc.string({ maxLength: 30 }),
+        ),
+        CNI_PATH: fc.constantFrom('/usr/lib/cni', '', ':::', 'relative'),
+      },
+      { requiredKeys: [] },
     );
-    counter.done();
-    seen.done();
-    assert.deepEqual(
-      (await readdir(join(h.cacheDir, 'plans')).catch(() => [])).filter((f) => !f.startsWith('.')),
-      [],
-    );
-  });
-});
+
+    scenario(`CNI env and stdin (${RUNS} random calls)`, async (t) => {
+      const h = await harness(t);
+      h.cluster.load([...GOOD_NADS, pod('good')]);
+      const valid = MULTINET_CONF(h.cacheDir);
+      const stdinArb = fc.oneof(
+        fc.string(),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+        fc.constant(JSON.stringify(valid)),
+        fc
+          .record(
+            {
+              cniVersion: fc.oneof(
+                fc.constantFrom('1.0.0', '0.4.0', '0.3.1', '0.1.0', '1.1.0', '9.9.9', ''),
+                fc.anything(),
+              ),
+              name: fc.oneof(fc.constant('multinet'), fc.anything()),
+              type: fc.oneof(fc.constant('multinet'), fc.anything()),
+              cacheDir: fc.constantFrom(h.cacheDir, 'relative', ''),
+              clusterNetworkConfig: fc.oneof(fc.constant(valid.clusterNetworkConfig), fc.anything()),
+              clusterNetwork: fc.anything(),
+              delegateTimeoutSeconds: fc.anything(),
+              runtimeConfig: fc.anything(),
+              prevResult: fc.anything(),
+              logLevel: fc.anything(),
+            },
+            { requiredKeys: ['cacheDir'] },
+          )
+          .map((v) => JSON.stringify(v)),
+      );
+      const counter = fuzzCounter('CNI env + stdin (runPluginMain, thin plugin)');
+      const seen = histogram('CNI env + stdin fuzz');
+      await fc.assert(
+        fc.asyncProperty(envArb, stdinArb, async (env, stdin) => {
+          counter.count();
+          const out = await h.call(env, stdin);
+          if (out.stdout !== '') seen.add(out);
+          const parsed = JSON.parse(out.stdout || '{}') as { code?: unknown; msg?: unknown };
+          if (out.exitCode !== 0) {
+            assert.ok(
+              SPEC_CODES.has(Number(parsed.code)),
+              `code ${String(parsed.code)} for ${JSON.stringify(env)} ${stdin.slice(0, 200)}: ${out.stdout}`,
+            );
+            assert.ok(typeof parsed.msg === 'string' && parsed.msg !== '');
+          } else if (env.CNI_COMMAND === 'ADD') {
+            await h.call({ ...env, CNI_COMMAND: 'DEL' }, stdin);
+          }
+          assert.deepEqual([...h.lists.attached.keys()], [], `attachments left by ${JSON.stringify(env)}`);
+        }),
+        { numRuns: RUNS },
+      );
+      counter.done();
+      seen.done();
+      assert.deepEqual(
+        (await readdir(join(h.cacheDir, 'plans')).catch(() => [])).filter((f) => !f.startsWith('.')),
+        [],
+      );
+    });
+  },
+);

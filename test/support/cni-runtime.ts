@@ -5,7 +5,7 @@
  * /var/lib/cni/networks is a test directory, so delegates with host-local's default store (as in
  * verbatim manifests) never touch the machine's own store.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeNamespaceCommand } from '../../src/host/node-namespace-command.ts';
@@ -34,7 +34,14 @@ export const THIN_PLUGIN = [process.execPath, join(REPO_ROOT, 'dist/multinet-cni
 
 export function runCni(
   call: CniCall,
-  opts: { nodeNs: string; hostLocalDir: string; plugin?: string[]; env?: Record<string, string> },
+  opts: {
+    nodeNs: string;
+    hostLocalDir: string;
+    plugin?: string[];
+    env?: Record<string, string>;
+    /** Gets the plugin process (to kill it as a runtime's timeout would). */
+    onSpawn?: (child: ChildProcess) => void;
+  },
 ): Promise<CniOutcome> {
   mkdirSync('/var/lib/cni/networks', { recursive: true });
   mkdirSync(opts.hostLocalDir, { recursive: true });
@@ -54,6 +61,7 @@ export function runCni(
   const [cmd, ...rest] = nodeNamespaceCommand(opts.nodeNs, opts.hostLocalDir, opts.plugin ?? THIN_PLUGIN);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, rest, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -5,10 +5,11 @@
  * place an attachment can leave something behind (pod namespaces, the node namespace's links,
  * host-local's store, multinet's caches, plugin processes).
  *
- * "As a container": the daemon is PID 1 of its own PID namespace, so SIGKILL takes every
- * delegate it started with it (as when the kubelet or the OOM killer ends the pod), and it has a
- * private mount namespace in which a scenario may mount a tmpfs or a read-only cache directory
- * (gone with the daemon; the machine's mounts are never touched).
+ * As the shipped DaemonSet runs it: `hostPID: true`, so the daemon is NOT PID 1 of a PID
+ * namespace and nothing but multinet itself makes its delegates die with it (a PID namespace
+ * would kill them all and hide exactly that). It has a private mount namespace in which a
+ * scenario may mount a tmpfs or a read-only cache directory (gone with the daemon; the
+ * machine's mounts are never touched).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -149,13 +150,10 @@ export class FaultScene {
     const setupScript = this.opts.mountSetup
       ? `CACHE=${JSON.stringify(this.cacheDir)}\nmkdir -p "$CACHE"\n${this.opts.mountSetup}`
       : 'true';
+    // nsenter, unshare and sh all exec: the daemon keeps the pid spawned here.
     const command = [
       'unshare',
-      '--pid',
-      '--fork',
-      '--kill-child',
-      // Its own /proc: Go plugins find their network namespace through /proc/<pid>/task/<tid>.
-      '--mount-proc',
+      '--mount',
       '--propagation',
       'slave',
       'sh',
@@ -182,17 +180,14 @@ export class FaultScene {
     return this.daemon;
   }
 
-  /** The daemon's host pid (PID 1 of its namespace). */
+  /** The daemon's pid. */
   daemonPid(): number {
     const d = this.daemon;
     if (!d?.proc.pid) throw new Error('no daemon');
-    const children = readFileSync(`/proc/${d.proc.pid}/task/${d.proc.pid}/children`, 'utf8').trim();
-    const pid = Number(children.split(/\s+/)[0]);
-    if (!pid) throw new Error('daemon process not found');
-    return pid;
+    return d.proc.pid;
   }
 
-  /** SIGKILL as the kubelet or the OOM killer would: every delegate of the daemon dies with it. */
+  /** SIGKILL as the kubelet or the OOM killer would (with hostPID: only the daemon process). */
   async kill(): Promise<void> {
     const d = this.daemon;
     if (!d || d.exitCode !== undefined) return;
@@ -200,7 +195,7 @@ export class FaultScene {
     await d.exited;
   }
 
-  /** SIGTERM to the daemon itself (unshare, its parent, does not pass signals on); its exit code. */
+  /** SIGTERM to the daemon; its exit code. */
   async terminate(): Promise<number | null> {
     const d = this.daemon;
     if (!d || d.exitCode !== undefined) return d?.exitCode ?? null;
