@@ -6,6 +6,7 @@ import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
 import { selectNetworksAnnotation } from '../spec/select-networks-annotation.ts';
 import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';
 import { validateNetworkSelections } from '../spec/validate-network-selection.ts';
+import { trimSpace } from '../spec/trim-space.ts';
 import { DEFAULT_NETWORK_ANNOTATION } from '../spec/well-known.ts';
 import type { ConfSource } from './conf-source.ts';
 import { configName, isForeignConfig } from './conf-source.ts';
@@ -32,7 +33,8 @@ export class NetworkResolver {
 
   /** The default network: the pod's override annotation, else the configured clusterNetwork. */
   async defaultNetwork(pod: PodInfo | undefined): Promise<ResolvedNetwork> {
-    const override = pod?.annotations[DEFAULT_NETWORK_ANNOTATION]?.trim();
+    const raw = pod?.annotations[DEFAULT_NETWORK_ANNOTATION];
+    const override = raw === undefined ? undefined : trimSpace(raw);
     if (override) {
       const elements = this.parseAnnotation(
         override,

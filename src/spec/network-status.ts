@@ -104,8 +104,9 @@ export function buildNetworkStatus(input: BuildNetworkStatusInput): NetworkStatu
 }
 
 /**
- * Serialises like the client's SetNetworkStatus: each entry indented by 4 spaces, entries joined
- * with "," inside "[...]", so a diff against a Multus-written pod shows only real differences.
+ * Serialises in the layout of the client's SetNetworkStatus: each entry indented by 4 spaces,
+ * entries joined with "," inside "[...]". The bytes still differ from Multus's wherever our values
+ * do (docs/annotations.md lists where): compare parsed JSON.
  */
 export function formatNetworkStatus(list: readonly NetworkStatus[]): string {
   return `[${list.map((entry) => JSON.stringify(inKeyOrder(entry), null, 4)).join(',')}]`;
@@ -124,7 +125,7 @@ const KEY_ORDER = [
   'device-info',
 ];
 
-/** The client's key order (types.go NetworkStatus), whatever order the entry was built in. */
+/** One fixed key order (close to the Go struct's), whatever order the entry was built in. */
 function inKeyOrder(entry: NetworkStatus): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of KEY_ORDER) {

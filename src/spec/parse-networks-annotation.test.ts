@@ -462,3 +462,17 @@ describe('parseNetworksAnnotation: properties', () => {
     );
   });
 });
+
+describe('parseNetworksAnnotation: one whitespace rule (Go strings.TrimSpace)', () => {
+  it('trims NEL and no-break space like any space, and refuses a BOM as part of a name', () => {
+    deepStrictEqual(
+      parseNetworksAnnotation('\u0085net-a\u00a0, ns2/net-b\u0085', 'ns1').map(
+        (e) => `${e.namespace}/${e.name}`,
+      ),
+      ['ns1/net-a', 'ns2/net-b'],
+    );
+    throws(() => parseNetworksAnnotation('\ufeffnet-a', 'ns1'), SpecError);
+    throws(() => parseNetworksAnnotation('net-a\ufeff', 'ns1'), SpecError);
+    deepStrictEqual(parseNetworksAnnotation(' \u0085\t', 'ns1'), [], 'blank by the same rule');
+  });
+});

@@ -1,3 +1,4 @@
+import { isBlank, trimSpace } from './trim-space.ts';
 import { dns1123LabelProblem } from './dns-1123.ts';
 import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import type { NetworkSelectionElement } from './network-selection-element.ts';
@@ -30,7 +31,7 @@ export function parseNetworksAnnotation(value: string, podNamespace: string): Ne
   const nsProblem = dns1123LabelProblem(podNamespace);
   if (nsProblem !== undefined)
     throw annotationError(`pod namespace ${quoteValue(podNamespace)}: ${nsProblem}`);
-  if (value.trim() === '') return [];
+  if (isBlank(value)) return [];
   const elements = /[[{"]/.test(value)
     ? parseJsonForm(value, podNamespace)
     : parseTextForm(value, podNamespace);
@@ -61,7 +62,7 @@ function parseTextForm(value: string, podNamespace: string): NetworkSelectionEle
   const items = value.split(',');
   checkCount(items.length);
   return items.map((item, index) => {
-    const trimmed = item.trim();
+    const trimmed = trimSpace(item);
     const fail = (reason: string): never => {
       throw new SpecError({
         code: 'INVALID_NETWORKS_ANNOTATION',
@@ -77,16 +78,16 @@ function parseTextForm(value: string, podNamespace: string): NetworkSelectionEle
     const rest = slashParts.length === 2 ? (slashParts[1] as string) : trimmed;
     const atParts = rest.split('@');
     if (atParts.length > 2) fail("more than one '@' (expected [namespace/]name[@interface])");
-    const name = (atParts[0] as string).trim();
+    const name = trimSpace(atParts[0] as string);
     if (name === '') fail('empty network name');
     const element: NetworkSelectionElement = { name, namespace: podNamespace };
     if (slashParts.length === 2) {
-      const namespace = (slashParts[0] as string).trim();
+      const namespace = trimSpace(slashParts[0] as string);
       if (namespace === '') fail("empty namespace before '/'");
       element.namespace = namespace;
     }
     if (atParts.length === 2) {
-      const ifName = (atParts[1] as string).trim();
+      const ifName = trimSpace(atParts[1] as string);
       if (ifName === '') fail("empty interface name after '@'");
       element.interface = ifName;
     }

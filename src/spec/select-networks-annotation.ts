@@ -1,3 +1,4 @@
+import { isBlank } from './trim-space.ts';
 import { LEGACY_NETWORKS_ANNOTATION, NETWORKS_ANNOTATION } from './well-known.ts';
 
 /**
@@ -12,7 +13,7 @@ export function selectNetworksAnnotation(
   for (const key of [NETWORKS_ANNOTATION, LEGACY_NETWORKS_ANNOTATION]) {
     if (!Object.hasOwn(annotations, key)) continue;
     const value = annotations[key];
-    if (typeof value !== 'string' || value.trim() === '') return undefined;
+    if (typeof value !== 'string' || isBlank(value)) return undefined;
     return { key, value };
   }
   return undefined;
