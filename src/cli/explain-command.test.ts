@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -141,5 +141,42 @@ describe('explain', () => {
       explainPod({ pod: pod('nope'), objects, confs: new FileConfSource() }),
       /network team-a\/nope/,
     );
+  });
+
+  it('--nads takes a directory of manifests; a missing path is said in words, not as an errno', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mn-explain-'));
+    try {
+      const podFile = join(dir, 'pod.yaml');
+      await mkdir(join(dir, 'nads'));
+      await writeFile(podFile, JSON.stringify(pod('storage')));
+      await writeFile(
+        join(dir, 'nads', 'all.json'),
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+      );
+      await writeFile(join(dir, 'nads', 'README.txt'), 'not a manifest');
+      let stdout = '';
+      let stderr = '';
+      const io = {
+        stdout: (s: string) => (stdout += s),
+        stderr: (s: string) => (stderr += s),
+        env: {},
+        isTty: false,
+      };
+      assert.equal(
+        await runCli(['explain', '--pod', podFile, '--nads', join(dir, 'nads'), '-o', 'json'], io),
+        0,
+        stderr,
+      );
+      assert.deepEqual(
+        (JSON.parse(stdout) as { attachments: { network: string }[] }).attachments.map((a) => a.network),
+        ['(cluster default network)', 'team-a/storage'],
+      );
+      stderr = '';
+      assert.equal(await runCli(['explain', '--pod', podFile, '--nads', join(dir, 'nope')], io), 1);
+      assert.match(stderr, /cannot read .*nope: no such file or directory/);
+      assert.doesNotMatch(stderr, /ENOENT|EISDIR/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

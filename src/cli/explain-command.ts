@@ -4,7 +4,7 @@ import { buildPluginRequestConfig } from '../cni/plugin-config-request.ts';
 import { selectVersion } from '../cni/versions.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { ConfSource } from '../engine/conf-source.ts';
-import { planAttachments } from '../engine/plan-attachments.ts';
+import { planForRequest } from '../engine/plan-attachments.ts';
 import type { ResolvedNetwork } from '../engine/plan-attachments.ts';
 import { NetworkResolver } from '../engine/resolve-networks.ts';
 import { ManifestClusterView } from '../local/manifest-cluster-view.ts';
@@ -54,16 +54,14 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
     ...(await resolver.configuredNetworks(pod.namespace)),
     ...(await resolver.selectedNetworks(pod, ifName)),
   ];
-  const plan = planAttachments({
-    pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
-    containerId: 'explain',
-    netns: '',
-    runtimeIfName: ifName,
-    cniArgs: [],
-    runtimeCapabilityArgs: {},
+  // The same plan function as ADD and DEL, fed a request as the runtime would send it.
+  const request = { containerId: 'explain', netns: '', ifName, cniArgs: [], runtimeConfig: {} };
+  const plan = planForRequest(
+    request,
+    { namespace: pod.namespace, name: pod.name, uid: pod.uid },
     defaultNetwork,
     additional,
-  });
+  );
   // With "default-route" on any attachment, ADD replaces every default route with that one.
   const routeChosen = plan.attachments.some((a) => a.defaultRoute !== undefined);
   return plan.attachments.map((att) => {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeCause } from '../engine/engine-error.ts';
 import { FileConfSource } from '../host/file-conf-source.ts';
@@ -20,7 +21,7 @@ commands:
   cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
   daemon --config FILE       run the node daemon (thick mode; docs/daemon.md)
   validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
-  explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]
+  explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [-o json]
                              print the attachment plan for a pod without running anything
   install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR]
           [--kubeconfig FILE] [--cluster-network FILE] [--watch]
@@ -33,6 +34,44 @@ commands:
 
 async function readFiles(paths: string[]): Promise<{ path: string; content: string }[]> {
   return Promise.all(paths.map(async (path) => ({ path, content: await readFile(path, 'utf8') })));
+}
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/;
+
+/**
+ * Manifest files: each path is a file, or a directory whose *.yaml, *.yml and *.json files are
+ * read in name order (not recursively), as `--nads nads/` suggests. A file system error is said
+ * in words with the path, never as a bare errno line.
+ */
+async function readManifestFiles(paths: string[]): Promise<{ path: string; content: string }[]> {
+  const out: { path: string; content: string }[] = [];
+  for (const path of paths) {
+    try {
+      if ((await stat(path)).isDirectory()) {
+        const names = (await readdir(path)).filter((n) => MANIFEST_FILE.test(n)).sort();
+        if (names.length === 0) throw new Error(`${path}: a directory with no .yaml, .yml or .json file`);
+        out.push(...(await readFiles(names.map((n) => join(path, n)))));
+      } else out.push(...(await readFiles([path])));
+    } catch (err) {
+      throw new Error(fileProblem(path, err), { cause: err });
+    }
+  }
+  return out;
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a path component is not a directory',
+  ELOOP: 'too many symbolic links',
+};
+
+function fileProblem(path: string, err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code in ERRNO_WORDS) return `cannot read ${path}: ${ERRNO_WORDS[code]}`;
+  if (typeof code === 'string') return `cannot read ${path} (${code})`;
+  return describeCause(err);
 }
 
 async function validate(args: string[], io: CliIo): Promise<number> {
@@ -75,11 +114,11 @@ async function explain(args: string[], io: CliIo): Promise<number> {
   }
   const { explainPod, formatExplanation } = await import('./explain-command.ts');
   try {
-    const [podFile] = await readFiles([values.pod]);
+    const [podFile] = await readManifestFiles([values.pod]);
     const pods = parseManifestDocuments(podFile!.content, podFile!.path).filter((o) => o['kind'] === 'Pod');
     if (pods.length !== 1) throw new Error(`${values.pod}: expected exactly one Pod, found ${pods.length}`);
     const objects = [];
-    for (const f of await readFiles(values.nads ?? []))
+    for (const f of await readManifestFiles(values.nads ?? []))
       objects.push(...parseManifestDocuments(f.content, f.path));
     const def = values['default-network'];
     const attachments = await explainPod({

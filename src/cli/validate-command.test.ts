@@ -250,4 +250,24 @@ metadata:
       { numRuns: 1000 },
     );
   });
+
+  it('refuses a requested interface that collides with a generated net<i>, as ADD and explain do', () => {
+    const podYaml = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        namespace: 'ns1',
+        name: 'p',
+        annotations: { 'k8s.v1.cni.cncf.io/networks': 'net-b,net-a@net1' },
+      },
+    });
+    const { lines, exitCode } = runValidate([{ path: 'pod.yaml', content: podYaml }]);
+    deepStrictEqual(exitCode, 1);
+    ok(
+      /pod\.yaml: Pod ns1\/p: .*interface name "net1" is already used by network ns1\/net-b/.test(
+        lines[0] ?? '',
+      ),
+      lines.join('\n'),
+    );
+  });
 });

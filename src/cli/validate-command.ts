@@ -4,6 +4,8 @@ import {
   definitionDefaultRouteWarning,
   strayDefaultRouteWarning,
 } from '../cni/default-routes.ts';
+import { EngineError } from '../engine/engine-error.ts';
+import { assignInterfaceNames } from '../engine/plan-attachments.ts';
 import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
@@ -200,6 +202,13 @@ function validatePodMetadata(
     try {
       const elements = parseNetworksAnnotation(value, namespace);
       validateNetworkSelections(elements, { defaultInterface: DEFAULT_INTERFACE });
+      // The interface names ADD would give (a request colliding with a generated net<i> fails).
+      assignInterfaceNames(
+        DEFAULT_INTERFACE,
+        '(cluster default network)',
+        elements.map((selection) => ({ network: `${selection.namespace}/${selection.name}`, selection })),
+        namespace,
+      );
       // With "default-route" on any element, ADD replaces every default route with that one.
       if (!elements.some((e) => e.defaultRoute !== undefined))
         elements.forEach((e, i) => {
@@ -211,8 +220,10 @@ function validatePodMetadata(
             );
         });
     } catch (err) {
-      if (!(err instanceof SpecError)) throw err;
-      lines.push(problem(at(key), err.detail));
+      if (err instanceof SpecError) lines.push(problem(at(key), err.detail));
+      else if (err instanceof EngineError)
+        lines.push(problem(at(key), err.message.replace(/^pod [^:]*: /, '')));
+      else throw err;
     }
   }
   const override = read(DEFAULT_NETWORK_ANNOTATION);

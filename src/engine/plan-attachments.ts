@@ -28,6 +28,35 @@ export interface PlanInput {
 }
 
 /**
+ * The interface name of each additional network: its requested `interface`, else `net<index>`
+ * where the index counts the default network as 0. A name used twice (`net-b,net-a@net1`: the
+ * request collides with a generated name) is refused. `multinet validate` runs this same rule.
+ */
+export function assignInterfaceNames(
+  runtimeIfName: string,
+  defaultNetworkName: string,
+  additional: readonly { network: string; selection?: { interface?: string | undefined } }[],
+  pod: string,
+): string[] {
+  const owner = new Map<string, string>([[runtimeIfName, `default network ${defaultNetworkName}`]]);
+  return additional.map((net, i) => {
+    const ifName = net.selection?.interface ?? `net${i + 1}`;
+    const taken = owner.get(ifName);
+    if (taken !== undefined) {
+      throw new EngineError({
+        code: EngineErrorCode.InvalidAnnotation,
+        pod,
+        network: net.network,
+        reason: `interface name "${ifName}" is already used by ${taken}; request a different "interface"`,
+        cniCode: 7,
+      });
+    }
+    owner.set(ifName, `network ${net.network}`);
+    return ifName;
+  });
+}
+
+/**
  * Orders the attachments and names their interfaces: the default network first on the runtime's
  * CNI_IFNAME (NPWG §6.2), then each additional network on its requested name or `net<index>`,
  * where the index counts the default network as 0 (the de-facto Multus numbering users rely on).
@@ -43,24 +72,15 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
       capabilityArgs: { ...input.runtimeCapabilityArgs },
     },
   ];
-  const owner = new Map<string, string>([
-    [input.runtimeIfName, `default network ${input.defaultNetwork.network}`],
-  ]);
+  const ifNames = assignInterfaceNames(
+    input.runtimeIfName,
+    input.defaultNetwork.network,
+    input.additional,
+    pod,
+  );
   input.additional.forEach((net, i) => {
-    const index = i + 1;
     const sel = net.selection;
-    const ifName = sel?.interface ?? `net${index}`;
-    const taken = owner.get(ifName);
-    if (taken !== undefined) {
-      throw new EngineError({
-        code: EngineErrorCode.InvalidAnnotation,
-        pod,
-        network: net.network,
-        reason: `interface name "${ifName}" is already used by ${taken}; request a different "interface"`,
-        cniCode: 7,
-      });
-    }
-    owner.set(ifName, `network ${net.network}`);
+    const ifName = ifNames[i]!;
     let configText = net.configText;
     let capabilityArgs: Record<string, unknown> = {};
     if (sel) {
