@@ -1,0 +1,164 @@
+/**
+ * Thin mode installed on a host as docs/thin-host.md says: `multinet install --type thin
+ * --kubeconfig FILE --cluster-network FILE` writes the plugin, its credentials and
+ * 00-multinet.conflist; the runtime then execs the installed plugin with the installed config
+ * against a real kube-apiserver and the real plugins.
+ */
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { parseNetworkStatus } from '../../src/spec/network-status.ts';
+import { bridgeConf } from '../integration/daemon-harness.ts';
+import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
+import { runCni } from '../support/cni-runtime.ts';
+import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { addressesOf, allocations, linksIn, NetnsTopology } from '../support/netns.ts';
+
+describe('thin mode installed on a host', () => {
+  let cp: ControlPlane;
+  before(async () => {
+    cp = await startControlPlane();
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  test('install with --kubeconfig, then a pod gets eth0 and net1 through the installed plugin', async (t: TestContext) => {
+    const topo = await NetnsTopology.create(t);
+    t.after(await forwardApiIntoNetns(cp.server, topo.node, topo.tmpDir));
+    const conf = join(topo.tmpDir, 'etc-cni-net.d');
+    const bin = join(topo.tmpDir, 'opt-cni-bin');
+    const own = join(topo.tmpDir, 'etc-cni-multinet');
+    await mkdir(conf);
+    await mkdir(own, { mode: 0o700 });
+    const primary = join(conf, '10-podnet.conflist');
+    await writeFile(primary, JSON.stringify(bridgeConf(topo, { subnet: '10.76.0.0/24', bridge: 'mnth0' })));
+    // The administrator's files (docs/thin-host.md): a token file and a kubeconfig reading it.
+    const tokenFile = join(own, 'token');
+    await writeFile(tokenFile, `${cp.multinetToken}\n`, { mode: 0o600 });
+    const kubeconfig = join(own, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority: "${cp.caFile}"}}]`,
+        `users: [{name: multinet, user: {tokenFile: "${tokenFile}"}}]`,
+        'contexts: [{name: multinet, context: {cluster: c, user: multinet}}]',
+        'current-context: multinet',
+        '',
+      ].join('\n'),
+    );
+    await chmod(kubeconfig, 0o600);
+    let out = '';
+    const io = {
+      stdout: (s: string) => (out += s),
+      stderr: (s: string) => (out += s),
+      env: {},
+      isTty: false,
+    };
+    const code = await runCli(
+      [
+        'install',
+        '--type',
+        'thin',
+        '--source',
+        join(REPO_ROOT, 'dist/multinet-cni.cjs'),
+        '--bin-dir',
+        bin,
+        '--cni-conf-dir',
+        conf,
+        '--kubeconfig',
+        kubeconfig,
+        '--cluster-network',
+        primary,
+      ],
+      io,
+    );
+    assert.equal(code, 0, out);
+    assert.deepEqual((await readdir(conf)).sort(), [
+      '00-multinet.conflist',
+      '10-podnet.conflist',
+      'multinet.d',
+    ]);
+
+    await cp.client.create({
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { namespace: 'default', name: 'lan' },
+      spec: {
+        config: JSON.stringify({
+          cniVersion: '1.0.0',
+          type: 'macvlan',
+          master: 'ens1',
+          ipam: { type: 'host-local', ranges: [[{ subnet: '10.77.0.0/24' }]], dataDir: topo.dataDir },
+        }),
+      },
+    });
+    const created = await cp.client.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        namespace: 'default',
+        name: 'on-host',
+        annotations: { 'k8s.v1.cni.cncf.io/networks': 'lan' },
+      },
+      spec: { containers: [{ name: 'c', image: 'example.invalid/none' }] },
+    });
+    // What the runtime hands the first plugin of the installed list; only cacheDir is changed,
+    // so that the test does not write the machine's /var/lib/cni/multinet.
+    const list = JSON.parse(await readFile(join(conf, '00-multinet.conflist'), 'utf8')) as {
+      cniVersion: string;
+      name: string;
+      plugins: Record<string, unknown>[];
+    };
+    const config = {
+      cniVersion: list.cniVersion,
+      name: list.name,
+      ...list.plugins[0],
+      cacheDir: topo.cacheDir,
+    };
+    const podNs = await topo.addPod();
+    const call = (command: 'ADD' | 'DEL') =>
+      runCni(
+        {
+          command,
+          containerId: 'ctr-host',
+          netns: podNs.path,
+          args: {
+            IgnoreUnknown: '1',
+            K8S_POD_NAMESPACE: 'default',
+            K8S_POD_NAME: 'on-host',
+            K8S_POD_UID: created.metadata!.uid!,
+          },
+          config,
+        },
+        {
+          nodeNs: topo.node,
+          hostLocalDir: join(topo.tmpDir, 'host-local'),
+          plugin: [process.execPath, join(bin, 'multinet')],
+        },
+      );
+    const add = await call('ADD');
+    assert.equal(add.exitCode, 0, add.stdout + add.stderr);
+    assert.match((await addressesOf(podNs.name, 'eth0'))[0] ?? '', /^10\.76\.0\.\d+\/24$/);
+    assert.match((await addressesOf(podNs.name, 'net1'))[0] ?? '', /^10\.77\.0\.\d+\/24$/);
+    const pod = await cp.client.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'on-host' });
+    const status = parseNetworkStatus(pod.metadata!.annotations!['k8s.v1.cni.cncf.io/network-status']!);
+    assert.deepEqual(
+      status.map((s) => s.interface),
+      ['eth0', 'net1'],
+    );
+    const del = await call('DEL');
+    assert.equal(del.exitCode, 0, del.stdout + del.stderr);
+    assert.deepEqual(
+      (await linksIn(podNs.name)).map((l) => l.ifname),
+      ['lo'],
+    );
+    assert.deepEqual(await allocations(topo.dataDir, 'podnet'), []);
+    assert.deepEqual(await allocations(topo.dataDir, 'lan'), []);
+  });
+});
