@@ -53,12 +53,12 @@ export class KubeRestClient {
     this.token = conn.token;
   }
 
-  private bearer(): string | undefined {
+  private bearer(force = false): string | undefined {
     const file = this.conn.tokenFile;
     if (file) {
       try {
         const mtime = statSync(file).mtimeMs;
-        if (mtime !== this.tokenMtime) {
+        if (force || mtime !== this.tokenMtime) {
           this.token = readFileSync(file, 'utf8').trim();
           this.tokenMtime = mtime;
         }
@@ -69,17 +69,36 @@ export class KubeRestClient {
     return this.token;
   }
 
-  request(
+  /**
+   * One request. A 401 with a token file re-reads the file even if its mtime looks unchanged (a
+   * copy that kept the old mtime, a change within the clock's resolution) and, if the token
+   * differs, sends the request once more with the new one.
+   */
+  async request(
     method: string,
     path: string,
     body?: unknown,
     contentType = 'application/json',
     signal?: AbortSignal,
   ): Promise<KubeResponse> {
+    const token = this.bearer();
+    const res = await this.send(method, path, body, contentType, token, signal);
+    if (res.status !== 401 || !this.conn.tokenFile) return res;
+    const fresh = this.bearer(true);
+    return fresh === token ? res : this.send(method, path, body, contentType, fresh, signal);
+  }
+
+  private send(
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: string,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<KubeResponse> {
     const url = new URL(path, this.conn.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = this.bearer();
     if (token) headers['authorization'] = `Bearer ${token}`;
     if (payload !== undefined) {
       headers['content-type'] = contentType;
