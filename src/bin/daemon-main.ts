@@ -44,8 +44,8 @@ export async function runDaemonMain(args: string[], io: CliIo): Promise<number> 
           const conn = kubeConnection(config.engine, env);
           return conn ? new KubeRestClient(conn, { observe, timeoutMs: 30_000 }) : undefined;
         },
-        buildEngineDeps: (engineConfig, cluster) =>
-          buildEngineDeps(engineConfig, env, log, { cluster: cluster ?? undefined }),
+        buildEngineDeps: (engineConfig, cluster, stages) =>
+          buildEngineDeps(engineConfig, env, log, { cluster: cluster ?? undefined, stages }),
       },
       stop.signal,
     );

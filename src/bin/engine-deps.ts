@@ -20,6 +20,8 @@ import type { RequestObserver } from '../k8s/kube-rest-client.ts';
 import { KubeRestClient } from '../k8s/kube-rest-client.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
 import { UnavailableClusterView } from '../k8s/unavailable-cluster-view.ts';
+import type { StageTimers } from '../daemon/stage-timer.ts';
+import { timedPluginRunner, timedResultCache } from '../daemon/timed-ports.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -44,7 +46,13 @@ export function buildEngineDeps(
   config: MultinetConfig,
   env: Env,
   log: Logger,
-  opts: { cluster?: ClusterView | undefined; observe?: RequestObserver; wrapper?: string[] } = {},
+  opts: {
+    cluster?: ClusterView | undefined;
+    observe?: RequestObserver;
+    wrapper?: string[];
+    /** The daemon's per-request stage timers: delegate runs and result cache calls are timed. */
+    stages?: StageTimers;
+  } = {},
 ): EngineDeps & {
   close(): void;
   removeInterruptedWrites(olderThanMs?: number): Promise<number>;
@@ -74,13 +82,14 @@ export function buildEngineDeps(
   if (!setpriv)
     log.warn({}, 'util-linux setpriv not found: delegates will outlive a killed multinet process');
   const containerLocks = new FileContainerLocks(config.cacheDir, { setpriv });
+  const runner = new ChildProcessRunner({
+    ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
+    ...(setpriv ? { setpriv } : {}),
+  });
   const lists = new NetworkListRunner({
-    runner: new ChildProcessRunner({
-      ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
-      ...(setpriv ? { setpriv } : {}),
-    }),
+    runner: opts.stages ? timedPluginRunner(runner, opts.stages) : runner,
     locator: new FsPluginLocator(),
-    cache: results,
+    cache: opts.stages ? timedResultCache(results, opts.stages) : results,
     timeoutMs: config.delegateTimeoutMs,
     baseEnv: cleanEnv(env),
     onStderr: (type, text) => log.debug({ plugin: type, stderr: text.slice(0, 2000) }, 'delegate stderr'),

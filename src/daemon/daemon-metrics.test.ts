@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiResource, apiVerb, DaemonMetrics } from './daemon-metrics.ts';
+import { StageTimer } from './stage-timer.ts';
 
 describe('daemon metrics', () => {
   it('names API requests with Kubernetes verbs and resources', () => {
@@ -41,5 +42,16 @@ describe('daemon metrics', () => {
       /multinet_kube_api_requests_total\{verb="patch",resource="pods\/status",code="200"\} 1/,
     );
     assert.match(text, /process_resident_memory_bytes/);
+  });
+
+  it('observes every stage of a request once, so sum / count is the mean per request', async () => {
+    const m = new DaemonMetrics({ inFlight: () => 0, caches: () => [], defaultNetworkReady: () => true });
+    const timer = new StageTimer();
+    timer.delegate('bridge', 12);
+    timer.add('planWrite', 2);
+    m.observeStages('DEL', timer);
+    const text = await m.text();
+    assert.match(text, /multinet_cni_request_stage_seconds_sum\{command="DEL",stage="delegates"\} 0\.012/);
+    assert.match(text, /multinet_cni_request_stage_seconds_count\{command="DEL",stage="status"\} 1/);
   });
 });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { STAGES, type StageTimer } from './stage-timer.ts';
 
 /** What the gauges read when scraped (kept as callbacks so metrics never hold the objects). */
 export interface MetricsSources {
@@ -8,6 +9,8 @@ export interface MetricsSources {
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Stages are often well under a millisecond. */
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 
 /**
  * The daemon's Prometheus metrics (names in docs/daemon.md), on a private registry so tests can
@@ -20,6 +23,7 @@ export class DaemonMetrics {
   private readonly delegateSeconds: Histogram<'plugin' | 'command' | 'outcome'>;
   private readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
   private readonly liveReads: Counter<'kind'>;
+  private readonly stageSeconds: Histogram<'command' | 'stage'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -35,6 +39,13 @@ export class DaemonMetrics {
       help: 'Time from receiving a CNI request to answering it, by command.',
       labelNames: ['command'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.stageSeconds = new Histogram({
+      name: 'multinet_cni_request_stage_seconds',
+      help: 'Time one CNI request spent in each stage (queue, parse, plan, planRead, planWrite, delegates, resultCache, status, answer), by command.',
+      labelNames: ['command', 'stage'],
+      buckets: STAGE_BUCKETS,
       registers,
     });
     this.delegateSeconds = new Histogram({
@@ -99,6 +110,11 @@ export class DaemonMetrics {
 
   observeDelegate(plugin: string, command: string, outcome: 'success' | 'error', seconds: number): void {
     this.delegateSeconds.observe({ plugin, command, outcome }, seconds);
+  }
+
+  /** Every stage once per request (0 when unused), so a stage's sum / count is its mean per request. */
+  observeStages(command: string, timer: StageTimer): void {
+    for (const stage of STAGES) this.stageSeconds.observe({ command, stage }, timer.ms[stage] / 1000);
   }
 
   observeLiveRead(kind: string): void {

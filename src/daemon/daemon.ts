@@ -22,6 +22,8 @@ import type { Readiness } from './health.ts';
 import { MetricsServer } from './metrics-server.ts';
 import { ObservedDelegateLists } from './observed-delegate-lists.ts';
 import { RequestAborts } from './request-aborts.ts';
+import { StageTimers } from './stage-timer.ts';
+import { timedClusterView, timedPlanStore } from './timed-ports.ts';
 import { SocketServer } from './socket-server.ts';
 
 /** The real adapters, made by the composition root (src/bin/daemon-main.ts). */
@@ -37,6 +39,8 @@ export interface DaemonDeps {
   buildEngineDeps(
     config: MultinetConfig,
     cluster: ClusterView | undefined,
+    /** Delegate runs and result cache calls report into these (timed-ports.ts). */
+    stages?: StageTimers,
   ): EngineDeps & { close(): void; removeInterruptedWrites?(): Promise<number> };
   /** Called once listening (tests and the bin learn the metrics port). */
   onListening?(info: { socketPath: string; metricsPort: number | undefined }): void;
@@ -157,7 +161,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   const running: Promise<unknown>[] = informers.map((i) => i.start(background.signal));
   if (local) await local.start(background.signal);
 
-  const base = deps.buildEngineDeps(config.engine, cluster);
+  const stages = new StageTimers();
+  const base = deps.buildEngineDeps(config.engine, cluster, stages);
   // Before the socket opens, nobody else writes the caches: a killed predecessor's half-done
   // writes can go (they are never read, and each crash would leave more).
   const swept = await base.removeInterruptedWrites?.().catch((err: unknown) => {
@@ -168,6 +173,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   const engineDeps: EngineDeps = {
     ...base,
     lists: new ObservedDelegateLists(base.lists, (p, c, o, s) => metrics.observeDelegate(p, c, o, s)),
+    plans: timedPlanStore(base.plans, stages),
+    cluster: base.cluster && timedClusterView(base.cluster, stages),
   };
   const locks = new ContainerLocks();
   const server = new SocketServer({
@@ -185,6 +192,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
         draining: () => draining,
         aborts,
         observe: (c, o, s) => metrics.observeRequest(c, o, s),
+        stages,
+        observeStages: (c, timer) => metrics.observeStages(c, timer),
       }),
   });
   const addr = config.metricsAddress

@@ -12,6 +12,7 @@ import { toCniError } from '../engine/to-cni-error.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { ContainerLocks } from './container-locks.ts';
 import type { RequestAborts } from './request-aborts.ts';
+import type { StageTimer, StageTimers } from './stage-timer.ts';
 import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from './daemon-wire.ts';
 
 /** The engine options for the next request, or why ADD cannot be served now. */
@@ -34,6 +35,9 @@ export interface CniHandlerContext {
    */
   aborts?: RequestAborts;
   observe?(command: string, outcome: 'success' | 'error' | 'rejected', seconds: number): void;
+  /** Where each request's time went (the timed ports fill in what happens inside the engine). */
+  stages?: StageTimers;
+  observeStages?(command: string, timer: StageTimer): void;
   now?(): number;
 }
 
@@ -103,6 +107,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
   }
   const aborts = ctx.aborts?.begin();
   const signal = aborts?.signal;
+  const queued = now();
   const release = await ctx.limiter.acquire(signal);
   if (!release) {
     aborts?.end();
@@ -118,9 +123,14 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
     );
   }
   let unlock: (() => void) | undefined;
+  const containerId = request.env['CNI_CONTAINERID'] ?? '';
+  const podUid = /(?:^|;)K8S_POD_UID=([^;]*)/.exec(request.env['CNI_ARGS'] ?? '')?.[1];
+  let stage: StageTimer | undefined;
+  let engineEnd = 0;
   try {
-    const containerId = request.env['CNI_CONTAINERID'] ?? '';
     if (containerId !== '') unlock = await ctx.locks.acquire(containerId);
+    if (containerId !== '') stage = ctx.stages?.begin(containerId, podUid);
+    if (stage) stage.ms.queue = now() - queued;
     let fields: Record<string, unknown> = { command, containerId };
     const run = async (req: CniRequest): Promise<CniResult | undefined> => {
       fields = { ...fields, ...podFields(req.args) };
@@ -141,10 +151,15 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
             ? (runtimeConfig as Record<string, unknown>)
             : {},
       };
+      const engineStart = now();
+      if (stage) stage.ms.parse = engineStart - t0 - stage.ms.queue;
       try {
         return await runPodNetworkRequest({ ...ctx.deps, config, log }, toPodNetworkRequest(req), signal);
       } catch (err) {
         throw toCniError(err);
+      } finally {
+        engineEnd = now();
+        stage?.engineDone(engineEnd - engineStart);
       }
     };
     const out = await runPluginMain(request.env, request.config, {
@@ -155,7 +170,13 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
       gc: async (req) => void (await run(req)),
       status: async (req) => void (await run(req)),
     });
-    const seconds = (now() - t0) / 1000;
+    const end = now();
+    const seconds = (end - t0) / 1000;
+    if (stage) {
+      stage.ms.answer = engineEnd > 0 ? end - engineEnd : 0;
+      ctx.observeStages?.(label, stage);
+      ctx.log.debug({ ...fields, ms: stage.ms, delegateMs: stage.delegateMs }, 'CNI request stages');
+    }
     const outcome = out.exitCode === 0 ? 'success' : 'error';
     ctx.observe?.(label, outcome, seconds);
     const summary = { ...fields, exitCode: out.exitCode, ms: Math.round(seconds * 1000) };
@@ -163,6 +184,7 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
     else ctx.log.warn({ ...summary, error: out.stdout.trim().slice(0, 2000) }, 'CNI request failed');
     return { status: 200, json: { exitCode: out.exitCode, stdout: out.stdout } };
   } finally {
+    if (stage) ctx.stages!.end(containerId, podUid, stage);
     unlock?.();
     release();
     aborts?.end();

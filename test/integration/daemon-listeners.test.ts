@@ -45,7 +45,7 @@ describe('multinet daemon under a burst of concurrent ADDs', { timeout: 120_000 
       t,
       topo,
       setup,
-      { maxConcurrentRequests: BURST, logLevel: 'info' },
+      { maxConcurrentRequests: BURST },
       {
         command: [
           process.execPath,
@@ -88,5 +88,14 @@ describe('multinet daemon under a burst of concurrent ADDs', { timeout: 120_000 
     for (const del of dels) assert.equal(del.exitCode, 0, del.stdout);
     assert.deepEqual(await allocations(topo.dataDir, 'podnet'), []);
     assert.doesNotMatch(daemon.stderr, /MaxListenersExceededWarning|memory leak/, daemon.stderr);
+
+    // Where the time went, per request (debug level): the gated delegate shows in each ADD's stages.
+    const stages = daemon.logs.filter((l) => l.msg === 'CNI request stages' && l['command'] === 'ADD');
+    assert.equal(stages.length, BURST);
+    for (const l of stages) {
+      const ms = l['ms'] as Record<string, number>;
+      assert.ok(ms['delegates']! > 0 && ms['planWrite']! > 0 && ms['resultCache']! > 0, JSON.stringify(l));
+      assert.ok((l['delegateMs'] as unknown[]).includes('gatedbridge'), JSON.stringify(l));
+    }
   });
 });
