@@ -1,12 +1,10 @@
-// A tiny Kubernetes REST client for tests and test tooling: node:https with the credentials of a
-// kubeconfig (CA + client certificate, or bearer token). Not product code: the product talks to
-// the API through src/k8s. Kept dependency-free (besides `yaml`) so that the harness can check
-// the API exactly as a person would with curl.
-import { Agent, request as httpsRequest } from 'node:https';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-
+// The tests' Kubernetes client: @kubernetes/client-node, the official JavaScript client, behind
+// the small interface the tests were written against. Not product code: the product talks to the
+// API through its own src/k8s client, and an independent client here checks what that one writes
+// (kubeconfig parsing, TLS and auth, paths and serialisation all come from client-node). Objects
+// come back as the API's JSON (no typed-model conversion), so tests compare what the server stored.
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
@@ -56,6 +54,13 @@ export class KubeApiError extends Error {
   }
 }
 
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
 export interface KubeCredentials {
   server: string;
   ca?: Buffer;
@@ -64,89 +69,76 @@ export interface KubeCredentials {
   token?: string;
 }
 
-interface ResourceInfo {
-  plural: string;
-  namespaced: boolean;
-}
-
-// apiVersion's group + kind -> resource. Unknown kinds are looked up once through discovery.
-const KNOWN_KINDS: Record<string, ResourceInfo> = {
-  '/Namespace': { plural: 'namespaces', namespaced: false },
-  '/Pod': { plural: 'pods', namespaced: true },
-  '/Event': { plural: 'events', namespaced: true },
-  '/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
-  '/ConfigMap': { plural: 'configmaps', namespaced: true },
-  '/Secret': { plural: 'secrets', namespaced: true },
-  'events.k8s.io/Event': { plural: 'events', namespaced: true },
-  'apps/DaemonSet': { plural: 'daemonsets', namespaced: true },
-  'rbac.authorization.k8s.io/ClusterRole': { plural: 'clusterroles', namespaced: false },
-  'rbac.authorization.k8s.io/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
-  'rbac.authorization.k8s.io/Role': { plural: 'roles', namespaced: true },
-  'rbac.authorization.k8s.io/RoleBinding': { plural: 'rolebindings', namespaced: true },
-  'apiextensions.k8s.io/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
-  'k8s.cni.cncf.io/NetworkAttachmentDefinition': {
-    plural: 'network-attachment-definitions',
-    namespaced: true,
-  },
-  'kubernetes.cni.cncf.io/Network': { plural: 'networks', namespaced: true },
-  'authorization.k8s.io/SubjectAccessReview': { plural: 'subjectaccessreviews', namespaced: false },
-  'authorization.k8s.io/SelfSubjectAccessReview': { plural: 'selfsubjectaccessreviews', namespaced: false },
-};
-
-const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
-  merge: 'application/merge-patch+json',
-  strategic: 'application/strategic-merge-patch+json',
-  json: 'application/json-patch+json',
-  apply: 'application/apply-patch+yaml',
-};
-
-function groupOf(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-}
-
-/** Reads a kubeconfig's current context into credentials; relative file paths resolve beside it. */
+/** Reads a kubeconfig's current context (client-node's loader) into credentials. */
 export async function loadKubeconfig(path: string): Promise<KubeCredentials> {
-  const doc = parseYaml(await readFile(path, 'utf8')) as Record<string, unknown>;
-  const named = (list: unknown, name: unknown, field: string): Record<string, unknown> => {
-    const entry = (list as { name: string; [k: string]: unknown }[] | undefined)?.find(
-      (e) => e.name === name,
-    );
-    if (!entry) throw new Error(`${path}: no ${field} named ${String(name)}`);
-    return entry[field] as Record<string, unknown>;
-  };
-  const context = named(doc['contexts'], doc['current-context'], 'context');
-  const cluster = named(doc['clusters'], context['cluster'], 'cluster');
-  const user = named(doc['users'], context['user'], 'user');
-  const base = dirname(path);
-  const material = async (file: unknown, data: unknown): Promise<Buffer | undefined> => {
-    if (typeof data === 'string') return Buffer.from(data, 'base64');
-    if (typeof file === 'string') return readFile(resolve(base, file));
-    return undefined;
-  };
-  const creds: KubeCredentials = { server: String(cluster['server']) };
-  const ca = await material(cluster['certificate-authority'], cluster['certificate-authority-data']);
-  const cert = await material(user['client-certificate'], user['client-certificate-data']);
-  const key = await material(user['client-key'], user['client-key-data']);
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  const opts: HttpsRequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`${path}: no current cluster`);
+  const creds: KubeCredentials = { server: cluster.server };
+  const buf = (v: unknown) => (v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+  const ca = buf(opts.ca);
+  const cert = buf(opts.cert);
+  const key = buf(opts.key);
   if (ca) creds.ca = ca;
   if (cert) creds.cert = cert;
   if (key) creds.key = key;
-  if (typeof user['token'] === 'string') creds.token = user['token'];
-  if (typeof user['tokenFile'] === 'string')
-    creds.token = (await readFile(resolve(base, user['tokenFile']), 'utf8')).trim();
+  const auth = (opts.headers as Record<string, string> | undefined)?.['Authorization'];
+  if (auth?.startsWith('Bearer ')) creds.token = auth.slice('Bearer '.length);
   return creds;
 }
 
+function kubeConfigOf(c: KubeCredentials): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'c',
+        server: c.server,
+        skipTLSVerify: false,
+        ...(c.ca ? { caData: c.ca.toString('base64') } : {}),
+      },
+    ],
+    users: [
+      {
+        name: 'u',
+        ...(c.cert ? { certData: c.cert.toString('base64') } : {}),
+        ...(c.key ? { keyData: c.key.toString('base64') } : {}),
+        ...(c.token ? { token: c.token } : {}),
+      },
+    ],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+/** An ApiException (client-node) as the KubeApiError the tests match on. */
+function toApiError(err: unknown, what: string): unknown {
+  if (!(err instanceof ApiException)) return err;
+  const ex = err as ApiException<unknown>;
+  let body: unknown = ex.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // plain text
+    }
+  }
+  const s = (typeof body === 'object' && body ? body : {}) as { message?: string; reason?: string };
+  const message = s.message ?? (typeof body === 'string' && body.trim() ? body.trim() : `HTTP ${ex.code}`);
+  return new KubeApiError(ex.code, s.reason ?? '', `${what}: ${ex.code} ${message}`, body);
+}
+
 export class KubeClient {
-  private readonly agent: Agent;
-  private readonly discovered = new Map<string, ResourceInfo>();
+  private readonly kc: KubeConfig;
+  private readonly objects: KubernetesObjectApi;
 
   constructor(readonly credentials: KubeCredentials) {
-    this.agent = new Agent({
-      keepAlive: true,
-      ca: credentials.ca,
-      cert: credentials.cert,
-      key: credentials.key,
-    });
+    this.kc = kubeConfigOf(credentials);
+    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
   }
 
   static async fromKubeconfig(path: string): Promise<KubeClient> {
@@ -158,24 +150,34 @@ export class KubeClient {
     return new KubeClient({ server: this.credentials.server, ca: this.credentials.ca, token });
   }
 
-  /** Closes idle keep-alive sockets so the process can exit. */
-  close(): void {
-    this.agent.destroy();
-  }
+  /** Nothing to release: client-node opens a connection per request. */
+  close(): void {}
 
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef, opts: RequestOptions = {}): Promise<T> {
-    return this.request<T>('GET', await this.pathFor(ref, opts.subresource), undefined, opts.query);
+    if (opts.subresource || opts.query) return this.raw<T>('GET', ref, undefined, opts);
+    return this.call(`GET ${ref.kind} ${ref.namespace ?? ''}/${ref.name ?? ''}`, () =>
+      this.objects.read(header(ref)),
+    );
   }
 
   async list<T extends KubeObject = KubeObject>(
     ref: ObjectRef,
     query?: Record<string, string>,
   ): Promise<KubeList<T>> {
-    return this.request<KubeList<T>>(
-      'GET',
-      await this.pathFor({ ...ref, name: undefined }),
-      undefined,
-      query,
+    const { fieldSelector, labelSelector, ...rest } = query ?? {};
+    if (Object.keys(rest).length > 0)
+      return this.raw<KubeList<T>>('GET', { ...ref, name: undefined }, undefined, { query });
+    return this.call(`LIST ${ref.kind} ${ref.namespace ?? ''}`, () =>
+      this.objects.list(
+        ref.apiVersion,
+        ref.kind,
+        ref.namespace,
+        undefined,
+        undefined,
+        undefined,
+        fieldSelector,
+        labelSelector,
+      ),
     );
   }
 
@@ -184,17 +186,21 @@ export class KubeClient {
     obj: KubeObject,
     opts: RequestOptions & { ref?: ObjectRef } = {},
   ): Promise<T> {
-    const ref = opts.ref ?? { ...refOf(obj), name: undefined };
-    return this.request<T>('POST', await this.pathFor(ref, opts.subresource), obj, opts.query);
+    if (opts.subresource || opts.ref || opts.query)
+      return this.raw<T>('POST', opts.ref ?? { ...refOf(obj), name: undefined }, obj, opts);
+    return this.call(`POST ${obj.kind}`, () => this.objects.create(asObject(obj)));
   }
 
   /** Server-side dry run of a create: admission and validation run, nothing is stored. */
   async dryRunCreate<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
-    return this.create<T>(obj, { query: { dryRun: 'All' } });
+    return this.call(`POST ${obj.kind} (dry run)`, () =>
+      this.objects.create(asObject(obj), undefined, 'All'),
+    );
   }
 
   async update<T extends KubeObject = KubeObject>(obj: KubeObject, opts: RequestOptions = {}): Promise<T> {
-    return this.request<T>('PUT', await this.pathFor(refOf(obj), opts.subresource), obj, opts.query);
+    if (opts.subresource || opts.query) return this.raw<T>('PUT', refOf(obj), obj, opts);
+    return this.call(`PUT ${obj.kind}`, () => this.objects.replace(asObject(obj)));
   }
 
   async patch<T extends KubeObject = KubeObject>(
@@ -203,17 +209,14 @@ export class KubeClient {
     opts: RequestOptions & { type?: PatchType } = {},
   ): Promise<T> {
     const type = opts.type ?? 'merge';
-    return this.request<T>(
-      'PATCH',
-      await this.pathFor(ref, opts.subresource),
-      patch,
-      opts.query,
-      PATCH_CONTENT_TYPES[type],
-    );
+    return this.raw<T>('PATCH', ref, patch, opts, PATCH_CONTENT_TYPES[type]);
   }
 
   async delete(ref: ObjectRef, query?: Record<string, string>): Promise<KubeObject> {
-    return this.request('DELETE', await this.pathFor(ref), undefined, query);
+    if (query) return this.raw('DELETE', ref, undefined, { query });
+    return this.call(`DELETE ${ref.kind} ${ref.namespace ?? ''}/${ref.name ?? ''}`, () =>
+      this.objects.delete(header(ref)),
+    );
   }
 
   /** Server-side apply of a manifest (creates or updates it; this client owns the fields it sets). */
@@ -221,43 +224,38 @@ export class KubeClient {
     manifest: KubeObject,
     fieldManager = 'multinet-tests',
   ): Promise<T> {
-    return this.patch<T>(refOf(manifest), manifest, {
-      type: 'apply',
-      query: { fieldManager, force: 'true' },
-    });
+    return this.call(`APPLY ${manifest.kind}`, () =>
+      this.objects.patch(
+        asObject(manifest),
+        undefined,
+        undefined,
+        fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
   }
 
   /** The path of an object or collection, e.g. /api/v1/namespaces/default/pods/p1/status. */
   async pathFor(ref: ObjectRef, subresource?: string): Promise<string> {
-    const info = await this.resourceInfo(ref.apiVersion, ref.kind);
-    const group = groupOf(ref.apiVersion);
-    let path = group ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
-    if (info.namespaced) {
+    // client-node's own discovery (cached per client); `resource` is protected in its typings.
+    const discovery = this.objects as unknown as {
+      resource(apiVersion: string, kind: string): Promise<{ name: string; namespaced: boolean } | undefined>;
+    };
+    const resource = await discovery.resource(ref.apiVersion, ref.kind);
+    if (!resource) throw new Error(`the API serves no kind ${ref.kind} in ${ref.apiVersion}`);
+    let path = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    if (resource.namespaced) {
       if (!ref.namespace) throw new Error(`${ref.kind} is namespaced: give a namespace`);
       path += `/namespaces/${encodeURIComponent(ref.namespace)}`;
     }
-    path += `/${info.plural}`;
+    path += `/${resource.name}`;
     if (ref.name) path += `/${encodeURIComponent(ref.name)}`;
     if (subresource) path += `/${subresource}`;
     return path;
   }
 
-  private async resourceInfo(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    const key = `${groupOf(apiVersion)}/${kind}`;
-    const known = KNOWN_KINDS[key] ?? this.discovered.get(key);
-    if (known) return known;
-    const path = groupOf(apiVersion) ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const discovery = await this.request<{
-      resources: { name: string; kind: string; namespaced: boolean }[];
-    }>('GET', path);
-    const found = discovery.resources.find((r) => r.kind === kind && !r.name.includes('/'));
-    if (!found) throw new Error(`the API serves no kind ${kind} in ${apiVersion}`);
-    const info = { plural: found.name, namespaced: found.namespaced };
-    this.discovered.set(key, info);
-    return info;
-  }
-
-  /** One raw API request; JSON in and out. Throws KubeApiError on a non-2xx answer. */
+  /** One raw API request with client-node's TLS and credentials; JSON in and out. */
   request<T = KubeObject>(
     method: string,
     path: string,
@@ -265,17 +263,49 @@ export class KubeClient {
     query?: Record<string, string>,
     contentType = 'application/json',
   ): Promise<T> {
+    return this.send<T>(method, path, body, query, contentType);
+  }
+
+  private async raw<T>(
+    method: string,
+    ref: ObjectRef,
+    body: unknown,
+    opts: RequestOptions,
+    contentType = 'application/json',
+  ): Promise<T> {
+    return this.send<T>(method, await this.pathFor(ref, opts.subresource), body, opts.query, contentType);
+  }
+
+  private async call<T>(what: string, f: () => Promise<unknown>): Promise<T> {
+    try {
+      // Typed models would turn timestamps into Dates and drop unknown fields: give the JSON.
+      return JSON.parse(JSON.stringify(await f())) as T;
+    } catch (err) {
+      throw toApiError(err, what);
+    }
+  }
+
+  private async send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    query: Record<string, string> | undefined,
+    contentType: string,
+  ): Promise<T> {
     const url = new URL(path, this.credentials.server);
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'multinet-tests' };
-    if (payload) {
-      headers['content-type'] = contentType;
-      headers['content-length'] = String(payload.length);
-    }
-    if (this.credentials.token) headers['authorization'] = `Bearer ${this.credentials.token}`;
+    const opts: HttpsRequestOptions = {
+      method,
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'multinet-tests',
+        ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}),
+      },
+    };
+    await this.kc.applyToHTTPSOptions(opts);
     return new Promise<T>((resolvePromise, reject) => {
-      const req = httpsRequest(url, { method, headers, agent: this.agent }, (res) => {
+      const req = httpsRequest(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
@@ -288,10 +318,7 @@ export class KubeClient {
             // not JSON (e.g. /readyz answers plain text): keep the text
           }
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolvePromise(parsed as T);
-            return;
-          }
+          if (status >= 200 && status < 300) return resolvePromise(parsed as T);
           const s = (typeof parsed === 'object' && parsed ? parsed : {}) as {
             message?: string;
             reason?: string;
@@ -312,6 +339,18 @@ export class KubeClient {
       req.end(payload);
     });
   }
+}
+
+function header(ref: ObjectRef) {
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name ?? '', ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  };
+}
+
+function asObject(obj: KubeObject) {
+  return obj as KubeObject & { apiVersion: string; kind: string; metadata: { name?: string } };
 }
 
 /** The ObjectRef of a manifest. */
