@@ -411,6 +411,58 @@ describe('thin mode against a real kube-apiserver', () => {
     assert.deepEqual(await s.leftovers(podNs, ['podnet', 'mv']), nothing);
   });
 
+  test('an empty default-route takes the gateway from the IPAM result', async (t) => {
+    const s = await Scene.create(t, cp);
+    const namespace = 'ipam-route';
+    await threeNets(s, namespace);
+    const p = await s.createPod(
+      pod(namespace, 'routed', {
+        'k8s.v1.cni.cncf.io/networks': JSON.stringify([{ name: 'mv', 'default-route': [] }]),
+      }),
+    );
+    const podNs = await s.topo.addPod();
+    const add = await s.cni('ADD', p, podNs, 'ctr-route-ipam');
+    assert.equal(add.exitCode, 0, add.stdout + add.stderr);
+    // host-local's gateway for 10.10.1.0/24 is the range's first address.
+    const routes = JSON.parse(await ip('-4', '-j', '-n', podNs.name, 'route', 'show', 'default')) as {
+      gateway?: string;
+      dev?: string;
+    }[];
+    assert.deepEqual(
+      routes.map((r) => [r.dev, r.gateway]),
+      [['net1', '10.10.1.1']],
+    );
+    const status = await s.status(p);
+    assert.deepEqual(status?.[1]?.['default-route'], ['10.10.1.1']);
+    assert.equal((await s.cni('DEL', p, podNs, 'ctr-route-ipam')).exitCode, 0);
+    assert.deepEqual(await s.leftovers(podNs, ['podnet', 'mv']), nothing);
+  });
+
+  test("a delegate's own CNI error code reaches the runtime (a real plugin's code 1)", async (t) => {
+    const s = await Scene.create(t, cp);
+    const namespace = 'plugin-code';
+    await threeNets(s, namespace);
+    // The reference plugins (1.1.x) speak CNI up to 1.0.0: macvlan answers a 1.1.0 config with
+    // code 1, "incompatible CNI versions", before touching anything.
+    await cp.client.create(
+      nad(namespace, 'newer', {
+        cniVersion: '1.1.0',
+        type: 'macvlan',
+        master: 'ens1',
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.10.8.0/24' }]] },
+      }),
+    );
+    const p = await s.createPod(pod(namespace, 'versioned', { 'k8s.v1.cni.cncf.io/networks': 'mv,newer' }));
+    const podNs = await s.topo.addPod();
+    const add = await s.cni('ADD', p, podNs, 'ctr-code');
+    assert.notEqual(add.exitCode, 0);
+    assert.equal(add.json?.['code'], 1, add.stdout);
+    assert.match(String(add.json?.['msg']), /DELEGATE_FAILED/);
+    assert.match(String(add.json?.['details']), /incompatible CNI versions/);
+    assert.deepEqual(await s.leftovers(podNs, ['podnet', 'mv', 'newer']), nothing);
+    assert.equal((await s.cni('DEL', p, podNs, 'ctr-code')).exitCode, 0);
+  });
+
   test('a status write that the API refuses undoes every attachment', async (t) => {
     // An identity that may read pods and NADs but not patch pods/status.
     const c = cp.client;
