@@ -18,8 +18,10 @@ export interface InformerOptions<T> {
   optional?: boolean;
   log: Logger;
   pageSize?: number;
-  /** Server-side watch timeout; the client gives up 30 s later if the stream went silent. */
+  /** Server-side watch timeout; the client gives up `silenceSlackMs` later if the stream went silent. */
   watchTimeoutSeconds?: number;
+  /** How long past the server-side timeout a silent watch is kept open. Default 30 s. */
+  silenceSlackMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /**
@@ -162,7 +164,7 @@ export class Informer<T> {
   /** One watch stream; 'gone' when the resourceVersion expired. */
   private async watch(signal: AbortSignal): Promise<'ended' | 'gone'> {
     const timeout = this.opts.watchTimeoutSeconds ?? 300;
-    const silent = AbortSignal.timeout((timeout + 30) * 1000);
+    const silent = AbortSignal.timeout(timeout * 1000 + (this.opts.silenceSlackMs ?? 30_000));
     const both = AbortSignal.any([signal, silent]);
     let gone = false;
     let failure: string | undefined;

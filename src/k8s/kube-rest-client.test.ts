@@ -1,0 +1,272 @@
+/**
+ * The Kubernetes client on its own, against a local HTTPS server (real TLS with a throw-away CA,
+ * real node:https on both sides). The server is scripted: each test says what the API answers,
+ * which is how token rotation, 401, silent and short watches, 410 and 429 are reached on purpose.
+ * The e2e suite runs the same client against a real kube-apiserver.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createPki, type Pki } from '../../test/support/control-plane-pki.ts';
+import { silentLogger } from '../engine/logger.ts';
+import { Informer } from './informer.ts';
+import { KubeRestClient } from './kube-rest-client.ts';
+import type { KubeConnection } from './kubeconfig.ts';
+import { KubernetesClusterView } from './kubernetes-cluster-view.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+let dir: string;
+let pki: Pki;
+let server: Server;
+let port: number;
+let handler: Handler = (_req, res) => res.writeHead(500).end();
+const seen: { method: string; url: string; auth: string }[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mn-kube-client-'));
+  pki = await createPki(join(dir, 'pki'));
+  server = createServer(
+    { cert: readFileSync(pki.servingCert), key: readFileSync(pki.servingKey) },
+    (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization ?? '' });
+        handler(req, res, body);
+      });
+    },
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+
+function connection(extra: Partial<KubeConnection> = {}): KubeConnection {
+  return {
+    server: `https://127.0.0.1:${port}`,
+    ca: readFileSync(pki.caCert),
+    insecureSkipTlsVerify: false,
+    ...extra,
+  };
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+const status = (code: number, reason: string, message: string, causes?: unknown[]) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  code,
+  reason,
+  message,
+  ...(causes ? { details: { causes } } : {}),
+});
+const pod = (name: string, rv: string) => ({
+  metadata: { namespace: 'ns', name, uid: `uid-${name}`, resourceVersion: rv },
+});
+
+describe('KubeRestClient against a local HTTPS server', () => {
+  it('follows a rotated token file, and re-reads it on a 401', async () => {
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'tok-1\n');
+    let valid = 'tok-1';
+    handler = (req, res) =>
+      req.headers.authorization === `Bearer ${valid}`
+        ? json(res, 200, pod('a', '1'))
+        : json(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    const client = new KubeRestClient(connection({ tokenFile }));
+    try {
+      const view = new KubernetesClusterView(client);
+      assert.equal((await view.getPod('ns', 'a'))?.uid, 'uid-a');
+      valid = 'tok-2';
+      await writeFile(tokenFile, 'tok-2\n');
+      seen.length = 0;
+      assert.equal((await view.getPod('ns', 'a'))?.uid, 'uid-a', 'the rotated token is used');
+      assert.ok(seen.some((s) => s.auth === 'Bearer tok-2'));
+      valid = 'tok-3'; // the server moved on and the file did not: a clear 401, not a hang
+      await assert.rejects(view.getPod('ns', 'a'), /HTTP 401: Unauthorized/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses an answer larger than its bound', async () => {
+    handler = (_req, res) => json(res, 200, { items: ['x'.repeat(64 * 1024)] });
+    const client = new KubeRestClient(connection(), { maxResponseBytes: 16 * 1024 });
+    try {
+      await assert.rejects(client.request('GET', '/api/v1/pods'), /exceeds 16384 bytes/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('checks the server certificate against tls-server-name', async () => {
+    handler = (_req, res) => json(res, 200, pod('a', '1'));
+    const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));
+    const bad = new KubeRestClient(connection({ tlsServerName: 'not-the-api.example' }));
+    try {
+      assert.equal((await good.request('GET', '/api/v1/namespaces/ns/pods/a')).status, 200);
+      await assert.rejects(bad.request('GET', '/api/v1/namespaces/ns/pods/a'), /not-the-api\.example/);
+    } finally {
+      good.close();
+      bad.close();
+    }
+  });
+});
+
+describe('status PATCH retries', () => {
+  const ref = { namespace: 'ns', name: 'a', uid: 'uid-a' };
+
+  it('honours Retry-After on 429, backs off with jitter on 5xx, then succeeds', async () => {
+    const answers: ((res: ServerResponse) => void)[] = [
+      (res) => json(res, 429, status(429, 'TooManyRequests', 'slow down'), { 'retry-after': '2' }),
+      (res) => json(res, 503, status(503, 'ServiceUnavailable', 'etcd leader changed')),
+      (res) => json(res, 200, pod('a', '2')),
+    ];
+    handler = (_req, res) => answers.shift()!(res);
+    const delays: number[] = [];
+    const client = new KubeRestClient(connection());
+    try {
+      const view = new KubernetesClusterView(client, { sleep: async (ms) => void delays.push(ms) });
+      await view.writeNetworkStatus(ref, '[]');
+      assert.equal(answers.length, 0, 'three attempts');
+      assert.equal(delays[0], 2000, 'Retry-After: 2');
+      assert.ok(delays[1]! >= 200 && delays[1]! <= 500, `second backoff jittered: ${delays[1]}`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('decides on Status.reason and details.causes, not on the word "uid" in the body', async () => {
+    const client = new KubeRestClient(connection());
+    try {
+      const view = new KubernetesClusterView(client, { sleep: async () => {} });
+      handler = (_req, res) =>
+        json(
+          res,
+          422,
+          status(422, 'Invalid', 'Pod "a" is invalid: metadata.uid: field is immutable', [
+            { type: 'FieldValueInvalid', field: 'metadata.uid', message: 'field is immutable' },
+          ]),
+        );
+      await assert.rejects(view.writeNetworkStatus(ref, '[]'), /re-created/);
+      // A refusal that merely mentions a UID in its text is reported as what it is.
+      handler = (_req, res) =>
+        json(
+          res,
+          422,
+          status(422, 'Invalid', 'annotation value for uid-a too long', [{ field: 'metadata.annotations' }]),
+        );
+      await assert.rejects(view.writeNetworkStatus(ref, '[]'), (err: Error) => {
+        assert.doesNotMatch(err.message, /re-created/);
+        assert.match(err.message, /too long/);
+        return true;
+      });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('Informer against a local HTTPS server', () => {
+  /** Lists and watches scripted in order; unscripted watches stay open (silent) until aborted. */
+  function script(lists: ((res: ServerResponse) => void)[], watches: ((res: ServerResponse) => void)[]) {
+    handler = (req, res) => {
+      const isWatch = new URL(req.url ?? '', 'https://x').searchParams.get('watch') === '1';
+      const next = (isWatch ? watches : lists).shift();
+      if (next) next(res);
+      else if (isWatch) res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+      else json(res, 500, status(500, 'InternalError', 'unscripted list'));
+    };
+  }
+  const listOf =
+    (rv: string, ...items: unknown[]) =>
+    (res: ServerResponse) =>
+      json(res, 200, { metadata: { resourceVersion: rv }, items });
+  const events =
+    (...lines: unknown[]) =>
+    (res: ServerResponse) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+
+  async function run(opts: Partial<ConstructorParameters<typeof Informer>[1]>, until: () => boolean) {
+    const client = new KubeRestClient(connection());
+    const stop = new AbortController();
+    const sleeps: number[] = [];
+    const inf = new Informer(client, {
+      resource: 'pods',
+      path: '/api/v1/pods',
+      transform: (o) => o,
+      log: silentLogger,
+      backoffInitialMs: 20,
+      sleep: async (ms) => void sleeps.push(ms),
+      ...opts,
+    });
+    const done = inf.start(stop.signal);
+    // Wait on the condition (each step is one HTTPS round trip); the deadline only turns a hang
+    // into a failure, it is not a timing assertion.
+    const deadline = Date.now() + 20_000;
+    try {
+      while (!until()) {
+        if (Date.now() > deadline)
+          throw new Error(`condition not reached; requests: ${seen.map((x) => x.url).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      stop.abort();
+      await done;
+      client.close();
+    }
+    return { inf, sleeps };
+  }
+  const watchUrls = () => seen.filter((s) => s.url.includes('watch=1')).map((s) => s.url);
+  const listUrls = () => seen.filter((s) => !s.url.includes('watch=1')).map((s) => s.url);
+
+  it('re-lists after a 410 answered by status and after a 410 ERROR event', async () => {
+    seen.length = 0;
+    script(
+      [listOf('10', pod('a', '3')), listOf('20', pod('b', '15')), listOf('30', pod('c', '25'))],
+      [
+        (res) => json(res, 410, status(410, 'Expired', 'too old resource version: 10 (15)')),
+        events(
+          { type: 'ADDED', object: pod('x', '21') },
+          { type: 'ERROR', object: status(410, 'Expired', 'too old') },
+        ),
+      ],
+    );
+    const { inf } = await run({}, () => watchUrls().length >= 3);
+    assert.equal(listUrls().length, 3, 'one list, then one per 410');
+    assert.match(watchUrls()[2]!, /resourceVersion=30/);
+    assert.ok(inf.get('ns', 'c') && !inf.get('ns', 'x') && !inf.get('ns', 'a'), 'the store is the last list');
+  });
+
+  it('backs off on a server that ends every watch at once (no hot loop)', async () => {
+    seen.length = 0;
+    const empty = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end();
+    script([listOf('5')], [empty, empty, empty, empty]);
+    const { sleeps } = await run({}, () => watchUrls().length >= 5);
+    assert.equal(sleeps.length, 4, `one backoff per short watch: ${sleeps.join(', ')}`);
+    assert.ok(sleeps[3]! > sleeps[0]! * 4, `the backoff grows: ${sleeps.join(', ')}`);
+  });
+
+  it('gives up on a silent watch and watches again from the same version', async () => {
+    seen.length = 0;
+    script([listOf('7', pod('a', '7'))], []);
+    await run({ watchTimeoutSeconds: 0, silenceSlackMs: 200 }, () => watchUrls().length >= 2);
+    assert.equal(listUrls().length, 1, 'no re-list for silence');
+    for (const url of watchUrls()) assert.match(url, /resourceVersion=7/);
+  });
+});
