@@ -28,7 +28,7 @@ echo "== integration tests (real plugins, real namespaces)"
 node scripts/run-tests.mjs test/integration || status=1
 echo "== e2e tests (real kube-apiserver + etcd, daemon, containerd, demo, bench smoke)"
 node scripts/run-tests.mjs test/e2e || status=1
-echo "== reliability and security (faults, storm, fuzzing; writes test/reliability/REPORT.md)"
+echo "== reliability and security (faults, storm, fuzzing; the report goes to a temp file: npm run reliability:report regenerates test/reliability/REPORT.md)"
 node scripts/run-tests.mjs test/reliability || status=1
 
 awk '{p+=$1; f+=$2; s+=$3} END {printf "total: %d passed, %d failed, %d skipped\n", p, f, s}' "$TEST_SUMMARY_FILE"

@@ -1,11 +1,15 @@
 /**
  * Runs last (files run in name order, one at a time): turns the figures the other files of this
- * run recorded into a printed summary and test/reliability/REPORT.md.
+ * run recorded into a printed summary and a report. A test run never rewrites tracked files: the
+ * report goes to a temporary file (its path is printed) unless MULTINET_RELIABILITY_REPORT names
+ * where to write it, which `npm run reliability:report` does to regenerate the committed
+ * test/reliability/REPORT.md deliberately.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { format, resolveConfig } from 'prettier';
 import { REPO_ROOT } from '../support/control-plane.ts';
@@ -13,7 +17,7 @@ import { readFigures, removeFigures, type Figure } from '../support/fault-report
 
 type Of<K extends Figure['kind']> = Extract<Figure, { kind: K }>;
 
-test('reliability report: figures of this run, written to test/reliability/REPORT.md', async (t) => {
+test('reliability report: figures of this run, written to a report file', async (t) => {
   const figures = readFigures();
   const of = <K extends Figure['kind']>(kind: K) => figures.filter((f): f is Of<K> => f.kind === kind);
   const started = of('scenario-start');
@@ -38,7 +42,7 @@ test('reliability report: figures of this run, written to test/reliability/REPOR
   out('# Reliability and security report');
   out();
   out(
-    `Written by \`node scripts/run-tests.mjs test/reliability\` on ${new Date().toISOString().slice(0, 10)} ` +
+    `Written by \`npm run reliability:report\` on ${new Date().toISOString().slice(0, 10)} ` +
       `(${cpus().length} CPUs, Node ${process.version}); the scenarios took ${seconds} s. Every fault ` +
       'scenario uses the real daemon and shim or thin plugin, the reference CNI plugins in real network ' +
       'namespaces and, where it matters, a real kube-apiserver; FAKE plugins (test/support/fake-plugins) ' +
@@ -116,9 +120,15 @@ test('reliability report: figures of this run, written to test/reliability/REPOR
     out();
   }
   // Formatted as the repository's prettier check expects (tables aligned).
-  const path = join(REPO_ROOT, 'test/reliability/REPORT.md');
-  writeFileSync(path, await format(lines.join('\n'), { ...(await resolveConfig(path)), parser: 'markdown' }));
+  const chosen = process.env['MULTINET_RELIABILITY_REPORT'];
+  const path = chosen
+    ? resolve(REPO_ROOT, chosen)
+    : join(tmpdir(), `multinet-reliability-report-${process.pid}.md`);
+  const style = await resolveConfig(join(REPO_ROOT, 'test/reliability/REPORT.md'));
+  writeFileSync(path, await format(lines.join('\n'), { ...style, parser: 'markdown' }));
   removeFigures();
+  console.log(`reliability report written to ${path}`);
+  t.diagnostic(`report: ${path}`);
 
   const summary = [
     `reliability: ${passed.length}/${started.length} scenarios passed`,

@@ -2,7 +2,7 @@
  * Figures of the reliability suite (test/reliability). Every test file runs in its own process;
  * they append JSON lines to one file per run (keyed by the test runner's pid, their common
  * parent), and test/reliability/zz-report.test.ts, which runs last, turns them into the printed
- * summary and test/reliability/REPORT.md.
+ * summary and a report file (test/reliability/REPORT.md only through `npm run reliability:report`).
  */
 import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
