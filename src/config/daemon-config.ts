@@ -19,6 +19,14 @@ export interface DaemonConfig {
   /** host:port for /metrics, /healthz, /readyz; "" disables. Loopback only unless allowed. */
   metricsAddress: string;
   metricsAllowNonLoopback: boolean;
+  /** Open connections the metrics listener accepts at once; more are closed at accept. */
+  metricsMaxConnections: number;
+  /**
+   * Fair sharing between namespaces (docs/daemon.md "Fairness"): the requests of one pod
+   * namespace in flight, and waiting, at most.
+   */
+  maxConcurrentRequestsPerNamespace: number;
+  maxQueuedRequestsPerNamespace: number;
   shutdownTimeoutMs: number;
   autoConfig: AutoConfigOptions | undefined;
   /**
@@ -47,6 +55,7 @@ const DAEMON_DEFAULTS = {
   maxQueuedRequests: 256,
   queueTimeoutSeconds: 30,
   metricsAddress: '127.0.0.1:9091',
+  metricsMaxConnections: 32,
   shutdownTimeoutSeconds: 20,
   cniConfDir: '/etc/cni/net.d',
   fileName: '00-multinet.conflist',
@@ -120,6 +129,15 @@ export function parseDaemonConfig(text: string): DaemonConfig {
     queueTimeoutMs: integer(obj, 'queueTimeoutSeconds', DAEMON_DEFAULTS.queueTimeoutSeconds, 1, 600) * 1000,
     metricsAddress: get(obj, 'metricsAddress', 'string', DAEMON_DEFAULTS.metricsAddress),
     metricsAllowNonLoopback: get(obj, 'metricsAllowNonLoopback', 'boolean', false),
+    metricsMaxConnections: integer(
+      obj,
+      'metricsMaxConnections',
+      DAEMON_DEFAULTS.metricsMaxConnections,
+      1,
+      1024,
+    ),
+    maxConcurrentRequestsPerNamespace: 0,
+    maxQueuedRequestsPerNamespace: 0,
     localDir: path(obj, 'localDir', ''),
     shutdownTimeoutMs:
       integer(obj, 'shutdownTimeoutSeconds', DAEMON_DEFAULTS.shutdownTimeoutSeconds, 0, 3600) * 1000,
@@ -135,6 +153,21 @@ export function parseDaemonConfig(text: string): DaemonConfig {
         }
       : undefined,
   };
+  // Defaults: half the slots and a quarter of the queue, so that one namespace leaves the rest to others.
+  cfg.maxConcurrentRequestsPerNamespace = integer(
+    obj,
+    'maxConcurrentRequestsPerNamespace',
+    Math.max(1, Math.floor(cfg.maxConcurrentRequests / 2)),
+    1,
+    cfg.maxConcurrentRequests,
+  );
+  cfg.maxQueuedRequestsPerNamespace = integer(
+    obj,
+    'maxQueuedRequestsPerNamespace',
+    Math.floor(cfg.maxQueuedRequests / 4),
+    0,
+    cfg.maxQueuedRequests,
+  );
   if (cfg.metricsAddress !== '') parseListenAddress(cfg.metricsAddress, cfg.metricsAllowNonLoopback);
   return cfg;
 }

@@ -44,6 +44,11 @@ export interface MultinetConfig {
   podSource: 'cluster' | 'runtime';
   /** Extension: attach one pod's additional networks in parallel (NPWG §7.3 requires serial; off by default). */
   parallelAttach: boolean;
+  /**
+   * Largest NAD `spec.config` (bytes, UTF-8) multinet caches or uses; a bigger one is refused at
+   * ADD naming the pod and the NAD (a tenant must not be able to grow every node's daemon).
+   */
+  maxNetworkConfigBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +83,7 @@ export const DEFAULTS: MultinetConfig = {
   socketPath: '/run/multinet/multinet.sock',
   podSource: 'cluster',
   parallelAttach: false,
+  maxNetworkConfigBytes: 64 * 1024,
 };
 
 function str(raw: Record<string, unknown>, key: string, dflt: string): string {
@@ -114,6 +120,15 @@ function seconds(raw: Record<string, unknown>, key: string, dfltMs: number): num
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 3600)
     throw new ConfigError(key, 'must be a number of seconds between 0 and 3600');
   return Math.round(v * 1000);
+}
+
+/** 1 KiB to 1.5 MiB: etcd stores no bigger object, so a larger limit would mean none. */
+function byteCount(raw: Record<string, unknown>, key: string, dflt: number): number {
+  const v = raw[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1024 || v > 1536 * 1024)
+    throw new ConfigError(key, 'must be a whole number of bytes from 1024 to 1572864');
+  return v;
 }
 
 function oneOf<T extends string>(
@@ -169,6 +184,7 @@ export function parseMultinetConfig(raw: Record<string, unknown>): MultinetConfi
     socketPath: absPath(raw, 'socketPath', DEFAULTS.socketPath),
     podSource: oneOf(raw, 'podSource', ['cluster', 'runtime'] as const, DEFAULTS.podSource),
     parallelAttach: bool(raw, 'parallelAttach', DEFAULTS.parallelAttach),
+    maxNetworkConfigBytes: byteCount(raw, 'maxNetworkConfigBytes', DEFAULTS.maxNetworkConfigBytes),
   };
   if (cfg.cacheDir === '') throw new ConfigError('cacheDir', 'must not be empty');
   if (cfg.clusterNetwork === '' && cfg.clusterNetworkConfig === undefined)

@@ -63,10 +63,48 @@ describe('ConcurrencyLimiter queue', () => {
     const l = new ConcurrencyLimiter(1, 4, 10_000);
     const held = (await l.acquire())!;
     const ac = new AbortController();
-    const waiting = l.acquire(ac.signal);
+    const waiting = l.acquire('', ac.signal);
     ac.abort();
     assert.equal(await waiting, undefined);
     held();
     assert.equal(l.inFlight, 0);
+  });
+
+  it('one key holds at most its share of slots and queue; the others get slots at once', async () => {
+    const l = new ConcurrencyLimiter(4, 8, 10_000, { maxActive: 2, maxQueued: 2 });
+    const a1 = (await l.acquire('a'))!;
+    const a2 = (await l.acquire('a'))!;
+    const a3 = l.acquire('a');
+    const a4 = l.acquire('a');
+    assert.equal(await l.acquire('a'), undefined, 'key a holds its 2 slots and 2 queue places');
+    assert.equal(l.keyFull('a'), true);
+    assert.deepEqual(l.held('a'), { active: 2, queued: 2 });
+    const b1 = l.tryAcquire('b');
+    assert.ok(b1, 'another key gets a free slot while a waits');
+    assert.equal(l.keyFull('b'), false);
+    a1();
+    const a3r = (await a3)!;
+    assert.ok(a3r, "a's freed slot goes to a's first waiter");
+    b1();
+    assert.equal(l.inFlight, 2, "b's freed slot does not go to a, which is at its cap");
+    a2();
+    a3r();
+    (await a4)!();
+    assert.equal(l.inFlight, 0);
+  });
+
+  it('freed slots go to the waiting keys in turn', async () => {
+    const l = new ConcurrencyLimiter(1, 16, 10_000);
+    const first = (await l.acquire('a'))!;
+    const order: string[] = [];
+    const wait = (key: string) =>
+      l.acquire(key).then((release) => {
+        order.push(key);
+        release!();
+      });
+    const all = [wait('a'), wait('a'), wait('a'), wait('b'), wait('c')];
+    first();
+    await Promise.all(all);
+    assert.deepEqual(order, ['a', 'b', 'c', 'a', 'a']);
   });
 });

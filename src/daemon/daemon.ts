@@ -62,6 +62,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     config.maxConcurrentRequests,
     config.maxQueuedRequests,
     config.queueTimeoutMs,
+    { maxActive: config.maxConcurrentRequestsPerNamespace, maxQueued: config.maxQueuedRequestsPerNamespace },
   );
   const informers: Informer<unknown>[] = [];
   let draining = false;
@@ -129,16 +130,27 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
       : undefined;
     if (!pods)
       log.warn({}, 'no node name (MULTINET_NODE_NAME or nodeName): pods are read from the API server');
+    // A string sent longer than 6 × the limit is over it however it was escaped (\uXXXX is the
+    // longest escape): the informer never parses it (ListItemSplitter).
+    const listStringBytes = 6 * config.engine.maxNetworkConfigBytes;
     const nads = new Informer<NetworkObject>(client, {
       resource: 'network-attachment-definitions',
       path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
-      transform: (o) => toCachedNetworkObject(o, NAD_API_VERSION, NAD_KIND),
+      transform: (o) =>
+        toCachedNetworkObject(o, NAD_API_VERSION, NAD_KIND, config.engine.maxNetworkConfigBytes),
+      maxStringBytes: listStringBytes,
+      // Items are parsed one at a time, so a large page costs round trips less, not memory.
+      pageSize: 500,
       log: clog,
     });
     const networks = new Informer<NetworkObject>(client, {
       resource: 'networks',
       path: '/apis/kubernetes.cni.cncf.io/v1/networks',
-      transform: (o) => toCachedNetworkObject(o, LEGACY_API_VERSION, 'Network'),
+      transform: (o) =>
+        toCachedNetworkObject(o, LEGACY_API_VERSION, 'Network', config.engine.maxNetworkConfigBytes),
+      maxStringBytes: listStringBytes,
+      // Items are parsed one at a time, so a large page costs round trips less, not memory.
+      pageSize: 500,
       optional: true,
       log: clog,
     });
@@ -202,6 +214,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   const metricsServer = addr
     ? new MetricsServer({
         ...addr,
+        maxConnections: config.metricsMaxConnections,
         log,
         readiness,
         metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),

@@ -1,4 +1,5 @@
 import type { CniRequest } from '../cni/cni-env.ts';
+import { parseCniArgs } from '../cni/cni-env.ts';
 import { CniError, CniErrorCode } from '../cni/cni-error.ts';
 import { runPluginMain } from '../cni/plugin-main.ts';
 import type { CniResult } from '../cni/result.ts';
@@ -68,6 +69,15 @@ export function parseDaemonCniRequest(body: unknown): DaemonCniRequest {
   return { env, config: b.config };
 }
 
+/** The pod namespace of a request ("" for node-level calls such as GC and STATUS). */
+function fairnessKey(cniArgs: string): string {
+  try {
+    return parseCniArgs(cniArgs).find(([k]) => k === 'K8S_POD_NAMESPACE')?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 function podFields(args: [string, string][]): Record<string, string> {
   const get = (k: string) => args.find(([key]) => key === k)?.[1];
   const ns = get('K8S_POD_NAMESPACE');
@@ -108,17 +118,26 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
   const aborts = ctx.aborts?.begin();
   const signal = aborts?.signal;
   const queued = now();
-  const release = await ctx.limiter.acquire(signal);
+  // The runtime's CNI_ARGS name the pod's namespace: requests are shared fairly between namespaces.
+  const namespace = fairnessKey(request.env['CNI_ARGS'] ?? '');
+  const release = await ctx.limiter.acquire(namespace, signal);
   if (!release) {
     aborts?.end();
     ctx.observe?.(label, 'rejected', 0);
-    ctx.log.warn({ command, containerId: request.env['CNI_CONTAINERID'], max: ctx.limiter.max }, 'saturated');
+    const own = ctx.limiter.keyFull(namespace);
+    ctx.log.warn(
+      { command, containerId: request.env['CNI_CONTAINERID'], namespace, max: ctx.limiter.max, own },
+      own ? 'namespace over its share' : 'saturated',
+    );
+    const held = ctx.limiter.held(namespace);
     return errorAnswer(
       503,
       new CniError(
         CniErrorCode.TryAgainLater,
         'multinet daemon is busy',
-        `${ctx.limiter.max} requests in flight (maxConcurrentRequests) and ${ctx.limiter.maxQueued} waiting (maxQueuedRequests); try again later`,
+        own
+          ? `namespace ${namespace} has ${held.active} requests in flight (maxConcurrentRequestsPerNamespace ${ctx.limiter.maxActivePerKey}) and ${held.queued} waiting (maxQueuedRequestsPerNamespace ${ctx.limiter.maxQueuedPerKey}); try again later`
+          : `${ctx.limiter.max} requests in flight (maxConcurrentRequests) and ${ctx.limiter.maxQueued} waiting (maxQueuedRequests); try again later`,
       ),
     );
   }

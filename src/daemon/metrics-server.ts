@@ -4,9 +4,22 @@ import type { Logger } from '../engine/logger.ts';
 import type { Readiness } from './health.ts';
 import { serveHealth, writeJson } from './health.ts';
 
+/**
+ * Bounds of the metrics listener: any local user can connect to it, so it must never use up the
+ * daemon's file descriptors or event loop (issue 10 #9). Connections beyond `maxConnections` are
+ * closed as soon as they are accepted; a client has 5 s for its headers, 10 s for its request,
+ * and an idle keep-alive connection is closed after 5 s.
+ */
+export const METRICS_MAX_CONNECTIONS = 32;
+export const METRICS_HEADERS_TIMEOUT_MS = 5_000;
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
+export const METRICS_IDLE_TIMEOUT_MS = 5_000;
+
 export interface MetricsServerOptions {
   host: string;
   port: number;
+  /** Open connections at most (default METRICS_MAX_CONNECTIONS). */
+  maxConnections?: number;
   metrics(): Promise<{ contentType: string; text: string }>;
   readiness(): Readiness;
   log: Logger;
@@ -25,19 +38,38 @@ export class MetricsServer {
   }
 
   async listen(): Promise<void> {
-    const server = createServer((req, res) => {
-      if (serveHealth(req.method, req.url, res, this.opts.readiness)) return;
-      if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
-        this.opts.metrics().then(
-          ({ contentType, text }) => {
-            res.writeHead(200, { 'content-type': contentType });
-            res.end(text);
-          },
-          (err: unknown) => writeJson(res, 500, { error: String(err) }),
+    const server = createServer(
+      {
+        headersTimeout: METRICS_HEADERS_TIMEOUT_MS,
+        requestTimeout: METRICS_REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+      },
+      (req, res) => {
+        if (serveHealth(req.method, req.url, res, this.opts.readiness)) return;
+        if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
+          this.opts.metrics().then(
+            ({ contentType, text }) => {
+              res.writeHead(200, { 'content-type': contentType });
+              res.end(text);
+            },
+            (err: unknown) => writeJson(res, 500, { error: String(err) }),
+          );
+          return;
+        }
+        writeJson(res, 404, { error: 'not found' });
+      },
+    );
+    server.maxConnections = this.opts.maxConnections ?? METRICS_MAX_CONNECTIONS;
+    server.keepAliveTimeout = METRICS_IDLE_TIMEOUT_MS;
+    // A connection that sends nothing at all: no request timer runs for it.
+    server.timeout = METRICS_IDLE_TIMEOUT_MS;
+    let dropped = 0;
+    server.on('drop', () => {
+      if (dropped++ % 1000 === 0)
+        this.opts.log.warn(
+          { dropped, maxConnections: server.maxConnections },
+          'metrics: connection limit reached',
         );
-        return;
-      }
-      writeJson(res, 404, { error: 'not found' });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

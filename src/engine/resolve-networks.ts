@@ -213,6 +213,16 @@ export class NetworkResolver {
     const network = `${namespace}/${name}`;
     try {
       const def = parseNetworkDefinition(obj);
+      const max = this.deps.config.maxNetworkConfigBytes;
+      const bytes = def.omittedConfigBytes ?? (def.config === undefined ? 0 : Buffer.byteLength(def.config));
+      if (def.omittedConfigBytes !== undefined || bytes > max)
+        throw new EngineError({
+          code: EngineErrorCode.InvalidNetworkConfig,
+          pod: this.podLabel,
+          network,
+          reason: `spec.config is ${bytes} bytes; the limit is ${max} (maxNetworkConfigBytes)`,
+          cniCode: 7,
+        });
       const onDisk =
         def.config === undefined ? await this.deps.confs.listConfFiles(this.deps.config.confDir) : [];
       const resolved = resolveDelegateConfig(def, onDisk);

@@ -29,6 +29,11 @@ class FakeApi implements WatchClient {
     const hit = this.live[base];
     return hit ? { status: 200, body: JSON.stringify(hit) } : { status: 404, body: '{}' };
   }
+  async stream(path: string, onChunk: (c: Buffer, status: number) => void): Promise<number> {
+    const res = await this.request('GET', path);
+    onChunk(Buffer.from(res.body), res.status);
+    return res.status;
+  }
   async watch(_p: string, _on: (l: string) => void, signal: AbortSignal): Promise<number> {
     await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
     return 200;
@@ -66,7 +71,8 @@ async function setup(live: FakeClusterView, api: FakeApi, t0 = 1_000_000) {
   const nads = new Informer<NetworkObject>(api, {
     resource: 'nads',
     path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
-    transform: (o) => toCachedNetworkObject(o, 'k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition'),
+    transform: (o) =>
+      toCachedNetworkObject(o, 'k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', 64 * 1024),
     log: silentLogger,
   });
   const networks = new Informer<NetworkObject>(api, {

@@ -48,6 +48,13 @@ class FakeWatchClient implements WatchClient {
     if (!next) throw new Error('no more lists scripted');
     return typeof next === 'function' ? next(path) : next;
   }
+  /** Hands the scripted body over in small chunks, as a real response arrives. */
+  async stream(path: string, onChunk: (c: Buffer, status: number) => void): Promise<number> {
+    const res = await this.request('GET', path);
+    const body = Buffer.from(res.body);
+    for (let i = 0; i < body.length; i += 7) onChunk(body.subarray(i, i + 7), res.status);
+    return res.status;
+  }
   async watch(path: string, onLine: (l: string) => void, signal: AbortSignal): Promise<number> {
     this.requests.push(`WATCH ${path}`);
     const next = this.watches.shift();

@@ -2,9 +2,10 @@ import type { Logger } from '../engine/logger.ts';
 import { applyWatchEvent, objectKey, resourceVersionOf } from './informer-event.ts';
 import type { KubeRestClient } from './kube-rest-client.ts';
 import { apiErrorMessage } from './kube-rest-client.ts';
+import { ListItemSplitter } from './list-item-splitter.ts';
 
 /** The two calls an informer makes (KubeRestClient; a fake in unit tests). */
-export type WatchClient = Pick<KubeRestClient, 'request' | 'watch'>;
+export type WatchClient = Pick<KubeRestClient, 'stream' | 'watch'>;
 
 export interface InformerOptions<T> {
   /** For logs and metrics: "pods", "network-attachment-definitions", "networks". */
@@ -18,6 +19,11 @@ export interface InformerOptions<T> {
   optional?: boolean;
   log: Logger;
   pageSize?: number;
+  /**
+   * Strings of listed objects longer than this (bytes as sent) are never held or parsed: the
+   * transform sees ELIDED_STRING_PREFIX + the length instead (see ListItemSplitter).
+   */
+  maxStringBytes?: number;
   /** Server-side watch timeout; the client gives up `silenceSlackMs` later if the stream went silent. */
   watchTimeoutSeconds?: number;
   /** How long past the server-side timeout a silent watch is kept open. Default 30 s. */
@@ -132,26 +138,35 @@ export class Informer<T> {
     return `${this.opts.path}?${q.toString()}`;
   }
 
+  /**
+   * Lists in pages of `pageSize` (limit/continue), each page parsed item by item as it arrives
+   * (ListItemSplitter): the peak is one item, not one page, however large a tenant made them.
+   */
   private async list(signal: AbortSignal): Promise<void> {
     const next = new Map<string, T>();
     let cont = '';
     let rv: string | undefined;
     do {
-      const res = await this.client.request(
-        'GET',
-        this.url({ limit: String(this.opts.pageSize ?? 100), ...(cont ? { continue: cont } : {}) }),
-        undefined,
-        undefined,
-        signal,
-      );
-      if (res.status !== 200)
-        throw new HttpStatusError(res.status, `list ${this.opts.resource}: ${apiErrorMessage(res)}`);
-      const body = JSON.parse(res.body) as { metadata?: Record<string, unknown>; items?: unknown[] };
-      for (const item of body.items ?? []) {
-        if (typeof item !== 'object' || item === null) continue;
+      let errorText = '';
+      const splitter = new ListItemSplitter((item) => {
+        if (typeof item !== 'object' || item === null) return;
         const key = objectKey(item as Record<string, unknown>);
         if (key !== undefined) next.set(key, this.opts.transform(item as Record<string, unknown>));
-      }
+      }, this.opts.maxStringBytes);
+      const status = await this.client.stream(
+        this.url({ limit: String(this.opts.pageSize ?? 100), ...(cont ? { continue: cont } : {}) }),
+        (chunk, code) => {
+          if (code === 200) splitter.push(chunk);
+          else if (errorText.length < 64 * 1024) errorText += chunk.toString('utf8');
+        },
+        signal,
+      );
+      if (status !== 200)
+        throw new HttpStatusError(
+          status,
+          `list ${this.opts.resource}: ${apiErrorMessage({ status, body: errorText })}`,
+        );
+      const body = splitter.end() as { metadata?: Record<string, unknown> };
       rv = resourceVersionOf(body as Record<string, unknown>) ?? rv;
       cont = typeof body.metadata?.['continue'] === 'string' ? body.metadata['continue'] : '';
     } while (cont !== '');

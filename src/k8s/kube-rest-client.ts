@@ -146,6 +146,54 @@ export class KubeRestClient {
     });
   }
 
+  /**
+   * A GET whose body is handed over chunk by chunk (with the status) instead of collected: the
+   * informer's LIST, whose pages can be large. Resolves with the status when the body ended.
+   */
+  stream(
+    path: string,
+    onChunk: (chunk: Buffer, status: number) => void,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const url = new URL(path, this.conn.server);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = this.bearer();
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'GET',
+          headers,
+          agent: this.agent,
+          timeout: this.opts.timeoutMs ?? 10_000,
+          ...(signal ? { signal } : {}),
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          res.on('data', (c: Buffer) => {
+            try {
+              onChunk(c, status);
+            } catch (err) {
+              req.destroy(err as Error);
+            }
+          });
+          res.on('end', () => {
+            this.opts.observe?.('GET', url.pathname, status);
+            resolvePromise(status);
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`request to ${url.host} timed out`)));
+      req.on('error', (err) => {
+        this.opts.observe?.('GET', url.pathname, 0);
+        reject(err);
+      });
+      req.end();
+    });
+  }
+
   /** Streams a watch: calls `onLine` for every JSON line until the server or `signal` ends it. */
   watch(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number> {
     const url = new URL(path, this.conn.server);

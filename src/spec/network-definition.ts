@@ -24,7 +24,16 @@ export interface NetworkDefinition {
   config?: string;
   /** Annotation k8s.v1.cni.cncf.io/resourceName (device-info spec §4.1). */
   resourceName?: string;
+  /** Size of a `spec.config` a cache dropped as too large (OMITTED_CONFIG_BYTES); `config` is then absent. */
+  omittedConfigBytes?: number;
 }
+
+/**
+ * Where a cache that dropped an oversized `spec.config` records its size, so that use of the
+ * definition is refused by size instead of looking for a file on disk. A symbol: no API object
+ * or manifest can carry it.
+ */
+export const OMITTED_CONFIG_BYTES: unique symbol = Symbol('multinet.omittedConfigBytes');
 
 /**
  * Reads a definition from a plain object (API server JSON or a YAML manifest).
@@ -104,6 +113,8 @@ export function parseNetworkDefinition(object: unknown, defaultNamespace = 'defa
     fail('spec.config', undefined, 'must be a string holding JSON (quote it in YAML), not a mapping or list');
   }
   if (config !== '') def.config = config as string;
+  const omitted = (object as { [OMITTED_CONFIG_BYTES]?: unknown })[OMITTED_CONFIG_BYTES];
+  if (typeof omitted === 'number') def.omittedConfigBytes = omitted;
   if (defKind === LEGACY_NETWORK_KIND) {
     const plugin = spec.plugin ?? '';
     if (typeof plugin !== 'string') return fail('spec.plugin', plugin, 'must be a string');
