@@ -2,7 +2,7 @@
  * Execs one CNI plugin the way a runtime does, inside the bench's node namespace, and times it
  * from spawn to exit. The environment is built from scratch (PATH and the CNI_* variables): no
  * NODE_EXTRA_CA_CERTS or anything else of the bench's own environment leaks into a plugin, so a
- * Node-based plugin starts as fast as it would under containerd (test-environment.md).
+ * Node-based plugin starts as fast as it would under containerd.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';

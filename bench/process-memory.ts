@@ -1,7 +1,7 @@
 /**
  * Resident memory from /proc: one process (VmRSS), or every process below the bench sampled
  * over time and summed by role, so a daemon's own memory is told apart from the delegate plugin
- * processes it runs (multus.md §9: delegates count against the daemon's cgroup).
+ * processes it runs (a thick daemon's delegates run in, and count against, the daemon's cgroup).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

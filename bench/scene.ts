@@ -217,7 +217,7 @@ export class BenchScene {
   }
 }
 
-/** A `multus` ServiceAccount with the ClusterRole of upstream's deployments (multus.md §5). */
+/** A `multus` ServiceAccount with the ClusterRole of upstream's deployments (multus-cni deployments/multus-daemonset-thick.yml). */
 async function createMultusIdentity(cp: ControlPlane, dir: string): Promise<Identity> {
   const c = cp.client;
   await c.create({

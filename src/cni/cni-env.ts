@@ -19,7 +19,7 @@ export interface CniRequest {
   stdin: string;
 }
 
-/** Variables pkg/skel demands per command (digest §2 table); CNI_PATH too, whatever the spec says. */
+/** Variables pkg/skel demands per command (containernetworking/cni pkg/skel, getCmdArgsFromEnv); CNI_PATH too, whatever the spec says. */
 const REQUIRED: Record<CniCommand, readonly string[]> = {
   ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
   DEL: ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH'],

@@ -40,7 +40,7 @@ export interface NetworkListRunnerDeps {
 
 type Attachment = Pick<RuntimeConf, 'containerId' | 'netns' | 'ifName' | 'args'>;
 
-/** Runs a network configuration list the way libcni does (digest §9.3), as a runtime. */
+/** Runs a network configuration list the way libcni's AddNetworkList/DelNetworkList do (containernetworking/cni libcni/api.go), as a runtime. */
 export class NetworkListRunner {
   private readonly deps: NetworkListRunnerDeps;
   private readonly invokeDeps: InvokeDeps;

@@ -9,7 +9,7 @@ export interface ResultCacheKey {
 }
 
 /**
- * libcni's cache record (digest §9.4), field names and layout as libcni writes them so that
+ * libcni's cache record (containernetworking/cni libcni/api.go, cachedInfo), field names and layout as libcni writes them so that
  * tools reading /var/lib/cni/results understand ours. `config` is the base64 of the list bytes.
  */
 export interface ResultCacheRecord extends ResultCacheKey {

@@ -15,7 +15,7 @@ import { isSupportedVersion, tryNormalizeVersion } from './versions.ts';
 
 /**
  * Converts a result to another spec version with the rules of Go's pkg/types converters
- * (digest §5.1): 0.x↔0.x copies; 1.x→0.3/0.4 drops interface mtu/socketPath/pciID and computes
+ * (containernetworking/cni pkg/types/convert.go and pkg/types/100): 0.x↔0.x copies; 1.x→0.3/0.4 drops interface mtu/socketPath/pciID and computes
  * ips[].version; 1.1↔1.0 only relabels; anything→0.1/0.2 keeps the first address per family and
  * the routes of families that have one, and fails when there is no address at all. `""` means
  * 0.1.0. Throws CniError code 1 for an unknown target or an impossible conversion.

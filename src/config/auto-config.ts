@@ -56,7 +56,7 @@ function digest(text: string): string {
  * safety net, since inotify can miss events on some mounts). When the primary goes away our
  * file stays, and `state()` says not ready: the daemon then answers ADD with code 11 instead of
  * delegating to a config that is gone. On stop the file is left in place on purpose: while no
- * daemon listens the shim answers 11, so no pod starts on the wrong network (multus.md §10 #3).
+ * daemon listens the shim answers 11, so no pod starts on the wrong network (Multus, which deletes its file on exit, lets pods start on the bare primary network meanwhile).
  */
 export class AutoConfig {
   private current: DefaultNetworkState = { ready: false, reason: 'the conf dir has not been scanned yet' };

@@ -1,6 +1,6 @@
 import type { PrimaryConfig } from './primary-config.ts';
 
-/** Lets containerd/CRI-O pass the pod's annotations in runtimeConfig (test-environment.md). */
+/** Lets containerd/CRI-O pass the pod's annotations in runtimeConfig (containerd's and CRI-O's `io.kubernetes.cri.pod-annotations` capability). */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
 
 export const SHIM_TYPE = 'multinet-shim';

@@ -12,9 +12,10 @@ interface Waiter {
 
 /**
  * Caps the CNI requests the daemon works on at once (`max`), so a burst after a node reboot
- * cannot grow the daemon and the delegate processes in its cgroup without bound (multus.md §10
- * #1). Up to `maxQueued` more requests may wait, each at most `queueTimeoutMs`, for a slot: a
- * burst of pods then completes without the runtime having to retry. A request that finds the
+ * cannot grow the daemon and the delegate processes in its cgroup without bound (Multus's thick
+ * daemon is OOM-killed that way after a node reboot). Up to `maxQueued` more requests may wait,
+ * each at most `queueTimeoutMs`, for a slot: a burst of pods then completes without the runtime
+ * having to retry. A request that finds the
  * queue full, or waits past the deadline, gets `undefined` and its caller answers "try again
  * later" (CNI code 11). Both bounds together keep memory bounded.
  *

@@ -13,7 +13,7 @@ import { removeInterruptedWrites, writeFileAtomic } from './atomic-file.ts';
 import { ensureDir } from './ensure-dir.ts';
 
 /**
- * libcni's result cache on disk (digest §9.4): `<cacheDir>/results/<network>-<containerID>-<ifname>`,
+ * libcni's result cache on disk (containernetworking/cni libcni/api.go): `<cacheDir>/results/<network>-<containerID>-<ifname>`,
  * directory 0700 and files 0600 because results and args may carry pod details. Writes are atomic.
  */
 export class FileResultCache implements ResultCache {

@@ -80,7 +80,7 @@ function parseAnswer(res: PostResult): DaemonCniAnswer | undefined {
  * the node daemon in one request and prints its answer. VERSION is answered here. When the
  * daemon cannot be reached, ADD (and CHECK, STATUS, GC) fail at once with code 11 naming the
  * socket, so the kubelet retries; DEL retries until its deadline and then reports the error —
- * a silent success would leak the pod's addresses (multus.md §10 #9, #10).
+ * a silent success would leak the pod's addresses (as a Multus DEL that ignores an unreachable daemon does).
  */
 export async function runShim(
   env: Record<string, string | undefined>,

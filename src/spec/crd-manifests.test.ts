@@ -1,4 +1,4 @@
-// Checks deploy/crds against the identities src/spec reads (spec §3.1, npwg-spec §11). The files
+// Checks deploy/crds against the identities src/spec reads (spec §3.1, docs/annotations.md, "the 2018 Network"). The files
 // are applied to a real API server by the e2e tests; here we catch drift early and offline.
 import { readFileSync } from 'node:fs';
 import { deepStrictEqual, ok } from 'node:assert/strict';

@@ -12,7 +12,7 @@ import {
 
 /**
  * A NetworkAttachmentDefinition (`k8s.cni.cncf.io/v1`, spec §3.2) or a 2018 proof-of-concept
- * `Network` (`kubernetes.cni.cncf.io/v1`, npwg-spec §11), reduced to what resolving it needs.
+ * `Network` (`kubernetes.cni.cncf.io/v1`, docs/annotations.md, "the 2018 Network"), reduced to what resolving it needs.
  */
 export interface NetworkDefinition {
   kind: 'NetworkAttachmentDefinition' | 'Network';

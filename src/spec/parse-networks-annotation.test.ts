@@ -30,7 +30,7 @@ function rejects(
   );
 }
 
-describe('parseNetworksAnnotation: text form (npwg-spec §12.2 table)', () => {
+describe('parseNetworksAnnotation: text form (NPWG v1 §4.1.2.1 examples)', () => {
   const accepted: [string, NetworkSelectionElement[]][] = [
     ['a', [{ name: 'a', namespace: POD_NS }]],
     [

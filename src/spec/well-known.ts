@@ -5,7 +5,7 @@
 
 /** Pod annotation selecting secondary networks (spec §4.1). */
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
-/** 2018 proof-of-concept spelling; read only when NETWORKS_ANNOTATION is absent (npwg-spec §11). */
+/** 2018 proof-of-concept spelling; read only when NETWORKS_ANNOTATION is absent (docs/annotations.md, "the 2018 Network"). */
 export const LEGACY_NETWORKS_ANNOTATION = 'kubernetes.v1.cni.cncf.io/networks';
 
 /** Pod annotation reporting attachments (spec §5). */
@@ -27,7 +27,7 @@ export const NAD_API_VERSION = 'k8s.cni.cncf.io/v1';
 export const NAD_KIND = 'NetworkAttachmentDefinition';
 export const NAD_PLURAL = 'network-attachment-definitions';
 
-/** 2018 proof-of-concept `Network` identity (npwg-spec §11). */
+/** 2018 proof-of-concept `Network` identity (docs/annotations.md, "the 2018 Network"). */
 export const LEGACY_NETWORK_GROUP = 'kubernetes.cni.cncf.io';
 export const LEGACY_NETWORK_API_VERSION = 'kubernetes.cni.cncf.io/v1';
 export const LEGACY_NETWORK_KIND = 'Network';

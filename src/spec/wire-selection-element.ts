@@ -10,7 +10,7 @@ import { SpecError } from './spec-error.ts';
  *   either a typo or a newer feature we would otherwise silently not provide.
  * - Keys with a '.' are implementation extensions (reverse-DNS, §4.1.2.1) and are ignored.
  * - `null` for an optional key means "not set", as in the Go client.
- * - 2018 proof-of-concept keys are aliases (npwg-spec §11): interfaceRequest → interface,
+ * - 2018 proof-of-concept keys are aliases (docs/annotations.md, "the 2018 Network"): interfaceRequest → interface,
  *   ipRequest (string or list) → ips, macRequest → mac. Both spellings with different values is an error.
  */
 

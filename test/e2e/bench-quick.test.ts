@@ -14,8 +14,8 @@ import { REPO_ROOT } from '../support/control-plane.ts';
 test('npm run bench -- --quick completes and writes a valid report', { timeout: 600_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mn-bench-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  // The bench builds every plugin's and daemon's environment from scratch (no NODE_EXTRA_CA_CERTS:
-  // test-environment.md); its own process keeps ours, which npm needs to fetch Bun and postject.
+  // The bench builds every plugin's and daemon's environment from scratch (no NODE_EXTRA_CA_CERTS,
+  // as under containerd); its own process keeps ours, which npm needs to fetch Bun and postject.
   const env = { ...process.env };
   // scripts/test.sh has built dist/ and tools/bin already; the bench checks both are there.
   const run = spawnSync(

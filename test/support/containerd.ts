@@ -1,6 +1,6 @@
 /**
  * A real container runtime for e2e tests: Debian's containerd 1.6 + runc, started by hand inside
- * a test node namespace (settings from shared/reference/test-environment.md).
+ * a test node namespace (settings as docs/containerd-e2e.md describes them).
  *
  * containerd 1.6 writes to /run/containerd (shim sockets, runc state) and /var/lib/cni (libcni's
  * result cache) whatever its config says, and mounts each pod's network namespace under its
