@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ describe('install', () => {
       const target = join(bin, 'multinet-shim');
       await copyFile('/bin/sleep', target);
       const running = spawn(target, ['5'], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 100));
+      await once(running, 'spawn'); // the binary is executing: replacing it in place would be ETXTBSY
       const source = join(dir, 'new-shim');
       await writeFile(source, '#!/bin/sh\necho new\n');
       const lines: string[] = [];

@@ -101,15 +101,19 @@ describe('AutoConfig (real files, fs.watch)', () => {
     const stop = new AbortController();
     const running = auto.start(stop.signal);
     t.after(() => stop.abort());
-    await sleep(150);
+    const reason = () => {
+      const st = auto.state();
+      return st.ready ? '' : st.reason;
+    };
+    // Scanned at least once (the reason changes from "not scanned yet"), and not ready.
+    await waitFor('a first scan', () => !/not been scanned/.test(reason()));
     assert.equal(auto.state().ready, false);
     const { mkdir } = await import('node:fs/promises');
     await mkdir(runtimeDir);
     await mkdir(primaryDir);
     await writeFile(indicator, conf('openshift-sdn', '10.128.0.0/14'));
-    await sleep(300);
-    const s = auto.state();
-    assert.ok(!s.ready && /readiness indicator/.test(s.reason));
+    await waitFor('the primary seen, the indicator missing', () => /readiness indicator/.test(reason()));
+    assert.equal(auto.state().ready, false);
     await writeFile(join(root, 'ready'), '');
     await waitFor('ready', () => auto.state().ready);
     const written = JSON.parse(await readFile(join(runtimeDir, '00-multinet.conflist'), 'utf8')) as {
