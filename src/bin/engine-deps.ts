@@ -5,7 +5,7 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../engine/logger.ts';
 import { ChildProcessRunner } from '../host/child-process-runner.ts';
-import { findSetpriv } from '../host/delegate-lifetime.ts';
+import { findSetpriv, findSystemTool } from '../host/delegate-lifetime.ts';
 import { FileContainerLocks, type HeldContainerLock } from '../host/file-container-lock.ts';
 import { FileConfSource } from '../host/file-conf-source.ts';
 import { FilePlanStore } from '../host/file-plan-store.ts';
@@ -56,7 +56,7 @@ export function buildEngineDeps(
 ): EngineDeps & {
   close(): void;
   removeInterruptedWrites(olderThanMs?: number): Promise<number>;
-  lockContainer(containerId: string): Promise<HeldContainerLock>;
+  lockContainer?(containerId: string): Promise<HeldContainerLock>;
 } {
   let client: KubeRestClient | undefined;
   let cluster = opts.cluster;
@@ -81,7 +81,10 @@ export function buildEngineDeps(
   const setpriv = findSetpriv();
   if (!setpriv)
     log.warn({}, 'util-linux setpriv not found: delegates will outlive a killed multinet process');
-  const containerLocks = new FileContainerLocks(config.cacheDir, { setpriv });
+  const flock = findSystemTool('flock');
+  if (!flock)
+    log.warn({}, 'util-linux flock not found: thin-mode calls for one container are not serialised');
+  const containerLocks = flock ? new FileContainerLocks(config.cacheDir, { flock, setpriv }) : undefined;
   const runner = new ChildProcessRunner({
     ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
     ...(setpriv ? { setpriv } : {}),
@@ -109,6 +112,6 @@ export function buildEngineDeps(
     removeInterruptedWrites: async (olderThanMs) =>
       (await plans.removeInterruptedWrites(olderThanMs)) +
       (await results.removeInterruptedWrites(olderThanMs)),
-    lockContainer: (containerId) => containerLocks.acquire(containerId),
+    ...(containerLocks ? { lockContainer: (id: string) => containerLocks.acquire(id) } : {}),
   };
 }

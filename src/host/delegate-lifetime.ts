@@ -34,19 +34,27 @@ const SUPERVISOR = [
   'exit "$rc"',
 ].join('\n');
 
-const SETPRIV_PATHS = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv'];
+const SYSTEM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
 
-/** The node's setpriv, or undefined when util-linux is not installed. */
-export function findSetpriv(paths: readonly string[] = SETPRIV_PATHS): string | undefined {
-  for (const p of paths) {
+/**
+ * A util-linux tool (setpriv, flock) in the system directories, or undefined when missing. Not
+ * looked up in PATH: the runtime's environment chooses PATH, the node chooses these.
+ */
+export function findSystemTool(name: string, dirs: readonly string[] = SYSTEM_DIRS): string | undefined {
+  for (const d of dirs) {
     try {
-      accessSync(p, constants.X_OK);
-      return p;
+      accessSync(`${d}/${name}`, constants.X_OK);
+      return `${d}/${name}`;
     } catch {
       // Not here.
     }
   }
   return undefined;
+}
+
+/** The node's setpriv, or undefined when util-linux is not installed. */
+export function findSetpriv(): string | undefined {
+  return findSystemTool('setpriv');
 }
 
 /** The argv that runs `command` under the supervisor, bound to the life of `parentPid`. */
