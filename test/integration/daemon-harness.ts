@@ -182,9 +182,17 @@ export async function installSlowBridge(setup: DaemonSetup, seconds: number): Pr
   const path = join(setup.binDir, 'slowbridge');
   await writeFile(
     path,
-    `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && sleep ${seconds}\nexec ${PLUGIN_DIR}/bridge\n`,
+    // It touches slowbridge.started as an ADD begins, so a test can wait for that moment.
+    `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && { : > ${path}.started; sleep ${seconds}; }\nexec ${PLUGIN_DIR}/bridge\n`,
   );
   await chmod(path, 0o755);
+}
+
+/** Resolves once a slowbridge ADD has started (see installSlowBridge); fails after `ms`. */
+export async function slowBridgeStarted(setup: DaemonSetup, ms = 20_000): Promise<void> {
+  const marker = join(setup.binDir, 'slowbridge.started');
+  for (const end = Date.now() + ms; !existsSync(marker); await sleep(25))
+    if (Date.now() > end) throw new Error('no slowbridge ADD started');
 }
 
 export function bridgeConf(

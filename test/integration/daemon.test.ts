@@ -14,6 +14,7 @@ import {
   buildShim,
   daemonDirs,
   installSlowBridge,
+  slowBridgeStarted,
   podArgs,
   scrape,
   shimCall,
@@ -150,8 +151,8 @@ describe('multinet daemon + shim (real plugins, no API server)', { timeout: 120_
       netns: p1.path,
       args: podArgs('p1'),
     });
-    // The slow plugin sleeps 1.5 s; well inside that, the only slot is taken.
-    await sleep(600);
+    // The slow plugin has started (it sleeps 1.5 s): the only slot is taken.
+    await slowBridgeStarted(setup);
     const t0 = Date.now();
     const busy = await shimCall(topo, shimConf, {
       command: 'ADD',
