@@ -78,6 +78,8 @@ export class MetricsServer {
         resolve();
       });
     });
+    // An accept that fails (EMFILE) must not become an uncaught error that ends the daemon.
+    server.on('error', (err) => this.opts.log.warn({ err: err.message }, 'metrics listener error'));
     this.server = server;
     this.opts.log.info({ address: `${this.opts.host}:${this.port}` }, 'metrics listening');
   }
