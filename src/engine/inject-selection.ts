@@ -13,6 +13,20 @@ const CAPABILITY_OF = {
   bandwidth: 'bandwidth',
 } as const;
 
+/**
+ * cni-args keys that carry a capability-gated value: before NPWG v1.1, `ips` and `mac` went to
+ * `args.cni`, and the reference plugins (host-local, static, bridge, tuning) still read them
+ * there. Keys are compared case-folded because Go plugins decode `args.cni` case-insensitively.
+ */
+const GATED_CNI_ARGS: ReadonlyMap<string, string> = new Map([
+  ['ips', 'ips'],
+  ['mac', 'mac'],
+  ['infinibandguid', 'infinibandGUID'],
+  ['infiniband-guid', 'infinibandGUID'],
+  ['portmappings', 'portMappings'],
+  ['bandwidth', 'bandwidth'],
+]);
+
 export interface SelectionInjection {
   configText: string;
   capabilityArgs: Record<string, unknown>;
@@ -62,6 +76,11 @@ export function injectSelection(configText: string, sel: NetworkSelectionElement
       return { configText, capabilityArgs, missingCapability: { key, capability } };
     }
     capabilityArgs[capability] = value;
+  }
+  for (const key of Object.keys(sel.cniArgs ?? {})) {
+    const capability = GATED_CNI_ARGS.get(key.toLowerCase());
+    if (capability !== undefined && !declares(plugins, capability))
+      return { configText, capabilityArgs, missingCapability: { key: `cni-args.${key}`, capability } };
   }
   let changed = false;
   if (sel.cniArgs && Object.keys(sel.cniArgs).length > 0) {
