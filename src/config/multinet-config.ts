@@ -1,3 +1,6 @@
+import type { TenantPolicy } from './tenant-policy.ts';
+import { parseTenantPolicy } from './tenant-policy.ts';
+
 /**
  * multinet's own configuration: the plugin object the runtime hands us on stdin (thin mode) or the
  * daemon's config file (thick mode). Every option, with its default, is documented in
@@ -49,6 +52,8 @@ export interface MultinetConfig {
    * ADD naming the pod and the NAD (a tenant must not be able to grow every node's daemon).
    */
   maxNetworkConfigBytes: number;
+  /** What untrusted namespaces may use (docs/security.md); undefined: every namespace is trusted. */
+  tenantPolicy: TenantPolicy | undefined;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +89,7 @@ export const DEFAULTS: MultinetConfig = {
   podSource: 'cluster',
   parallelAttach: false,
   maxNetworkConfigBytes: 64 * 1024,
+  tenantPolicy: undefined,
 };
 
 function str(raw: Record<string, unknown>, key: string, dflt: string): string {
@@ -185,7 +191,11 @@ export function parseMultinetConfig(raw: Record<string, unknown>): MultinetConfi
     podSource: oneOf(raw, 'podSource', ['cluster', 'runtime'] as const, DEFAULTS.podSource),
     parallelAttach: bool(raw, 'parallelAttach', DEFAULTS.parallelAttach),
     maxNetworkConfigBytes: byteCount(raw, 'maxNetworkConfigBytes', DEFAULTS.maxNetworkConfigBytes),
+    tenantPolicy: undefined,
   };
+  cfg.tenantPolicy = parseTenantPolicy(raw['tenantPolicy'], [
+    ...new Set([cfg.multinetNamespace, ...cfg.systemNamespaces]),
+  ]);
   if (cfg.cacheDir === '') throw new ConfigError('cacheDir', 'must not be empty');
   if (cfg.clusterNetwork === '' && cfg.clusterNetworkConfig === undefined)
     throw new ConfigError('clusterNetwork', 'no default network: set clusterNetwork or clusterNetworkConfig');

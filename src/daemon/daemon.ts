@@ -173,6 +173,11 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   const running: Promise<unknown>[] = informers.map((i) => i.start(background.signal));
   if (local) await local.start(background.signal);
 
+  if (!config.engine.tenantPolicy)
+    log.warn(
+      {},
+      "no tenantPolicy: every namespace's NADs are trusted as Multus trusts them (docs/security.md)",
+    );
   const stages = new StageTimers();
   const base = deps.buildEngineDeps(config.engine, cluster, stages);
   // Before the socket opens, nobody else writes the caches: a killed predecessor's half-done

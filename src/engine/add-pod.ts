@@ -8,6 +8,7 @@ import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
+import { enforceTenantPolicy } from './enforce-tenant-policy.ts';
 import { planForRequest } from './plan-attachments.ts';
 import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
@@ -92,6 +93,10 @@ async function attachPod(
   ];
   const podRef = identity ? { ...identity, uid: pod?.uid ?? identity.uid } : undefined;
   const plan = planForRequest(req, podRef, defaultNetwork, additional);
+  await enforceTenantPolicy(deps, resolver, label, identity?.namespace, plan, [
+    defaultNetwork,
+    ...additional,
+  ]);
   const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att));
 
   try {

@@ -40,6 +40,7 @@ export const EngineErrorCode = {
   InvalidAnnotation: 'INVALID_NETWORKS_ANNOTATION',
   NetworkNotFound: 'NETWORK_NOT_FOUND',
   NetworkForbidden: 'NETWORK_FORBIDDEN',
+  PolicyForbidden: 'TENANT_POLICY_FORBIDDEN',
   InvalidNetworkConfig: 'INVALID_NETWORK_CONFIG',
   CapabilityMissing: 'CAPABILITY_MISSING',
   DefaultNetworkUnavailable: 'DEFAULT_NETWORK_UNAVAILABLE',

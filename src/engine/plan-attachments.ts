@@ -9,6 +9,8 @@ import { podLabel } from './pod-identity.ts';
 export interface ResolvedNetwork {
   network: string;
   configText: string;
+  /** Namespace of the NAD whose spec.config this is (tenant-writable); unset for node/admin files. */
+  owner?: string;
   /** Set for networks requested in the pod's annotation (not for the default network). */
   selection?: NetworkSelectionElement;
 }

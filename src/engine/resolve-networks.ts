@@ -10,6 +10,7 @@ import { trimSpace } from '../spec/trim-space.ts';
 import { DEFAULT_NETWORK_ANNOTATION } from '../spec/well-known.ts';
 import type { ConfSource } from './conf-source.ts';
 import { configName, isForeignConfig } from './conf-source.ts';
+import { isTrustedNamespace, matchesPattern } from '../config/tenant-policy.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import type { ResolvedNetwork } from './plan-attachments.ts';
 
@@ -226,7 +227,12 @@ export class NetworkResolver {
       const onDisk =
         def.config === undefined ? await this.deps.confs.listConfFiles(this.deps.config.confDir) : [];
       const resolved = resolveDelegateConfig(def, onDisk);
-      return { network, configText: resolved.configText };
+      if (resolved.source === 'file') {
+        this.checkConfFileUse(namespace, network, resolved.sourcePath ?? '', resolved.configText);
+        // The config is the administrator's file, not the NAD's: nothing of it is the tenant's.
+        return { network, configText: resolved.configText };
+      }
+      return { network, configText: resolved.configText, owner: namespace };
     } catch (err) {
       if (err instanceof EngineError) throw err;
       throw new EngineError(
@@ -242,6 +248,29 @@ export class NetworkResolver {
     }
   }
 
+  /**
+   * A config-less NAD finds its config in confDir by name, so any namespace could name an
+   * administrator's file there. Under namespaceIsolation or a tenant policy, only a trusted
+   * namespace, or one the file lists in its `allowedNamespaces`, may use it (docs/security.md).
+   */
+  private checkConfFileUse(namespace: string, network: string, path: string, content: string): void {
+    const { namespaceIsolation, tenantPolicy, multinetNamespace, systemNamespaces } = this.deps.config;
+    if (!namespaceIsolation && tenantPolicy === undefined) return;
+    const trusted = tenantPolicy
+      ? isTrustedNamespace(tenantPolicy, namespace)
+      : [multinetNamespace, ...systemNamespaces].includes(namespace);
+    if (trusted) return;
+    const listed = fileAllowedNamespaces(content);
+    if (listed.some((p) => matchesPattern(p, namespace))) return;
+    throw new EngineError({
+      code: EngineErrorCode.NetworkForbidden,
+      pod: this.podLabel,
+      network,
+      reason: `the NAD has no spec.config and names the CNI config file ${path} of ${this.deps.config.confDir}, which namespace "${namespace}" may not use: the file's "allowedNamespaces" is ${listed.length ? JSON.stringify(listed) : 'not set'} and only trusted namespaces may use other files (add "${namespace}" to the file's "allowedNamespaces" to allow it)`,
+      cniCode: 7,
+    });
+  }
+
   private notFound(network: string, reason: string): EngineError {
     return new EngineError({
       code: EngineErrorCode.NetworkNotFound,
@@ -250,5 +279,15 @@ export class NetworkResolver {
       reason,
       cniCode: 7,
     });
+  }
+}
+
+/** The `allowedNamespaces` list an administrator's conf file declares (top level), if any. */
+function fileAllowedNamespaces(content: string): string[] {
+  try {
+    const v = (JSON.parse(content) as Record<string, unknown>)['allowedNamespaces'];
+    return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
   }
 }
