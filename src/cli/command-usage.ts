@@ -11,13 +11,15 @@ result on stdout, as the CNI spec says. Installed by "multinet install --type th
 Runs the node daemon (thick mode), serving the shim on its unix socket (docs/daemon.md).
   -c, --config FILE        the daemon's JSON config file (docs/configuration.md)
 `,
-  validate: `usage: multinet validate FILE...
+  validate: `usage: multinet validate [--config FILE] FILE...
 
 Checks NetworkAttachmentDefinition, Network and Pod (or workload) manifests offline, with the
 parsers the node uses. One line per problem; "warning:" lines do not change the exit code.
 Exit code 1 when a problem was found.
+  --config FILE            multinet's config (daemon config, thin conflist or plugin object):
+                           also report what its tenantPolicy would refuse (docs/security.md)
 `,
-  explain: `usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [--ifname NAME] [-o json]
+  explain: `usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
 
 Prints the attachment plan for a pod and the config each delegate would receive, without
 running anything.
@@ -25,6 +27,7 @@ running anything.
   --nads PATH              manifests of the NetworkAttachmentDefinitions / Networks (repeatable)
   --default-network REF    a CNI config file or a NAD (namespace/name) for eth0
   --ifname NAME            the runtime's interface name (default eth0)
+  --config FILE            multinet's config: mark what its tenantPolicy would refuse (exit code 1)
   -o json                  JSON output
 `,
   install: `usage: multinet install --type thick|thin --bin-dir DIR [options]
@@ -38,6 +41,7 @@ completes or changes nothing.
   --host-cni-conf-dir DIR  thin, in a pod: the host path of --cni-conf-dir
   --kubeconfig FILE        thin, on a host: the credentials the plugin uses (copied into multinet.d/)
   --cluster-network FILE   thin: also write 00-multinet.conflist with this CNI config as eth0
+  --conf FILE              thin: install this multinet conflist (e.g. with a tenantPolicy) instead
   --watch                  thin, in a pod: keep the ServiceAccount token fresh
 `,
   demo: `usage: multinet demo [--keep] [--state DIR] [-o json] | multinet demo down [--state DIR]

@@ -4,6 +4,7 @@ import { buildPluginRequestConfig } from '../cni/plugin-config-request.ts';
 import { selectVersion } from '../cni/versions.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { ConfSource } from '../engine/conf-source.ts';
+import { tenantPolicyViolations } from '../engine/enforce-tenant-policy.ts';
 import { planForRequest } from '../engine/plan-attachments.ts';
 import type { ResolvedNetwork } from '../engine/plan-attachments.ts';
 import { NetworkResolver } from '../engine/resolve-networks.ts';
@@ -18,6 +19,8 @@ export interface ExplainedAttachment {
   config: Record<string, unknown>[] | null;
   /** Set when this additional network would install a default route the pod did not ask for. */
   warning?: string;
+  /** What the tenant policy would refuse in this attachment (ADD would fail the pod on it). */
+  refused?: string;
 }
 
 export interface ExplainInput {
@@ -43,7 +46,9 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
   if (!pod || ref.kind !== 'Pod') throw new Error('--pod must be a Pod manifest');
   const config = parseMultinetConfig({
     ...input.options,
-    clusterNetwork: input.defaultNetwork ?? 'unused',
+    // The config's own default network still names the CNI network tenants may not reuse.
+    clusterNetwork:
+      input.defaultNetwork ?? (input.options?.['clusterNetwork'] as string | undefined) ?? 'unused',
     cacheDir: '/nonexistent',
   });
   const label = `${pod.namespace}/${pod.name}`;
@@ -64,6 +69,17 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
   );
   // With "default-route" on any attachment, ADD replaces every default route with that one.
   const routeChosen = plan.attachments.some((a) => a.defaultRoute !== undefined);
+  const violations = await tenantPolicyViolations(
+    { config, confs: input.confs },
+    resolver,
+    pod.namespace,
+    plan,
+    [defaultNetwork, ...additional],
+  );
+  const refusedOf = (network: string): { refused?: string } => {
+    const v = violations.find((x) => x.network === network);
+    return v ? { refused: `the tenant policy refuses ${v.what}: ${v.rule}` } : {};
+  };
   return plan.attachments.map((att) => {
     if (att.configText === '')
       return { network: att.network, interface: att.ifName, default: att.isDefault, config: null };
@@ -78,6 +94,7 @@ export async function explainPod(input: ExplainInput): Promise<ExplainedAttachme
         buildPluginRequestConfig(p, { name: list.name, cniVersion, capabilityArgs: att.capabilityArgs }),
       ),
       ...(routes.length > 0 ? { warning: strayDefaultRouteWarning(att.ifName, routes) } : {}),
+      ...refusedOf(att.network),
     };
   });
 }
@@ -95,6 +112,8 @@ export function formatExplanation(attachments: ExplainedAttachment[]): string {
   const parts = [line(head), ...rows.map(line), ''];
   for (const a of attachments)
     if (a.warning) parts.push(`warning: ${a.interface} (${a.network}) ${a.warning}`, '');
+  for (const a of attachments)
+    if (a.refused) parts.push(`REFUSED ${a.interface} (${a.network}): ${a.refused}`, '');
   for (const a of attachments) {
     if (!a.config) continue;
     parts.push(`# ${a.interface} (${a.network})`);

@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseMultinetConfig } from '../config/multinet-config.ts';
+import { describeCause } from '../engine/engine-error.ts';
 import type { InstallFile } from '../host/install-file-set.ts';
 import { installFileSet } from '../host/install-file-set.ts';
 import { packageRoot } from '../host/package-root.ts';
+import { multinetOptionsFromText } from './multinet-options.ts';
 import { thinConflistFile, thinCredentialFiles } from './thin-install-files.ts';
 
 /** Resolved on use: a bundle may not have import.meta.url until install is actually called. */
@@ -21,6 +24,8 @@ export interface InstallOptions {
   kubeconfig?: string;
   /** thin: also write `00-multinet.conflist` with this default network (a CNI config file). */
   clusterNetwork?: string;
+  /** thin: install this multinet conflist as is (e.g. with a tenantPolicy), after checking it parses. */
+  confFile?: string;
   env: Record<string, string | undefined>;
   log: (s: string) => void;
 }
@@ -35,6 +40,19 @@ export function defaultSource(type: 'thick' | 'thin'): string {
   if (!found)
     throw new Error(`nothing to install: none of ${candidates.join(', ')} exists (run npm run build)`);
   return found;
+}
+
+/** `--conf FILE`: the administrator's own thin conflist, refused unless multinet can parse it. */
+async function givenConflistFile(o: InstallOptions, file: string): Promise<InstallFile> {
+  if (!o.cniConfDir) throw new Error('--cni-conf-dir is required with --conf');
+  if (o.clusterNetwork) throw new Error('--conf and --cluster-network both write the CNI config: pass one');
+  const text = await readFile(file, 'utf8');
+  try {
+    parseMultinetConfig(multinetOptionsFromText(text, file));
+  } catch (err) {
+    throw new Error(`--conf ${file}: ${describeCause(err)}`);
+  }
+  return { path: join(o.cniConfDir, basename(file)), content: text, mode: 0o644 };
 }
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -59,6 +77,7 @@ export async function runInstall(o: InstallOptions, saDir = SA_DIR): Promise<voi
   files.push({ path: target, executableFrom: source });
   // Last: the CNI config makes the runtime use multinet, so everything it needs is in place first.
   if (o.type === 'thin' && o.clusterNetwork) files.push(await thinConflistFile(o, o.clusterNetwork));
+  if (o.type === 'thin' && o.confFile) files.push(await givenConflistFile(o, o.confFile));
   await installFileSet(files);
   o.log(`installed ${source} as ${target}`);
   for (const f of files) if (f.path !== target) o.log(`wrote ${f.path}`);

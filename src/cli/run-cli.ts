@@ -20,11 +20,13 @@ const USAGE = `usage: multinet <command> [options]    ("multinet <command> --hel
 commands:
   cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
   daemon --config FILE       run the node daemon (thick mode; docs/daemon.md)
-  validate FILE...           check NetworkAttachmentDefinition / Network / Pod manifests offline
-  explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [-o json]
+  validate [--config FILE] FILE...
+                             check NetworkAttachmentDefinition / Network / Pod manifests offline
+                             (with multinet's config: also against its tenantPolicy)
+  explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--config FILE] [-o json]
                              print the attachment plan for a pod without running anything
   install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR]
-          [--kubeconfig FILE] [--cluster-network FILE] [--watch]
+          [--kubeconfig FILE] [--cluster-network FILE | --conf FILE] [--watch]
                              install the shim (thick) or plugin (thin) into the host's CNI bin dir atomically
   demo [--keep] [--state DIR] [-o json]
                              two pods with several networks on this machine (root); "demo down" removes a kept scene
@@ -75,13 +77,19 @@ function fileProblem(path: string, err: unknown): string {
 }
 
 async function validate(args: string[], io: CliIo): Promise<number> {
-  if (args.length === 0) {
-    io.stderr('usage: multinet validate FILE...\n');
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length === 0) {
+    io.stderr(COMMAND_USAGE['validate']!);
     return 2;
   }
   const { runValidate } = await import('./validate-command.ts');
+  let options: Record<string, unknown> | undefined;
   const files = [];
-  for (const path of args) {
+  for (const path of positionals) {
     try {
       files.push(...(await readFiles([path])));
     } catch (err) {
@@ -89,9 +97,21 @@ async function validate(args: string[], io: CliIo): Promise<number> {
       return 1;
     }
   }
-  const { lines, exitCode } = runValidate(files);
+  try {
+    if (values.config) options = await readOptions(values.config);
+  } catch (err) {
+    io.stdout(`${values.config}: ${describeCause(err)}\n`);
+    return 1;
+  }
+  const { lines, exitCode } = runValidate(files, options ? { options } : {});
   for (const l of lines) io.stdout(`${l}\n`);
   return exitCode;
+}
+
+async function readOptions(path: string): Promise<Record<string, unknown>> {
+  const { multinetOptionsFromText } = await import('./multinet-options.ts');
+  const [file] = await readFiles([path]);
+  return multinetOptionsFromText(file!.content, path);
 }
 
 async function explain(args: string[], io: CliIo): Promise<number> {
@@ -103,13 +123,12 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       'default-network': { type: 'string' },
       output: { type: 'string', short: 'o' },
       ifname: { type: 'string' },
+      config: { type: 'string' },
     },
     allowPositionals: false,
   });
   if (!values.pod) {
-    io.stderr(
-      'usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [-o json]\n',
-    );
+    io.stderr(COMMAND_USAGE['explain']!);
     return 2;
   }
   const { explainPod, formatExplanation } = await import('./explain-command.ts');
@@ -131,11 +150,13 @@ async function explain(args: string[], io: CliIo): Promise<number> {
           }
         : {}),
       ...(values.ifname ? { runtimeIfName: values.ifname } : {}),
+      ...(values.config ? { options: await readOptions(values.config) } : {}),
       confs: new FileConfSource(),
     });
     if (values.output === 'json') io.stdout(`${JSON.stringify({ attachments }, null, 2)}\n`);
     else io.stdout(formatExplanation(attachments));
-    return 0;
+    // What the tenant policy would refuse is reported in the plan, and the command fails.
+    return attachments.some((a) => a.refused !== undefined) ? 1 : 0;
   } catch (err) {
     io.stderr(`multinet explain: ${describeCause(err)}\n`);
     return 1;
@@ -192,10 +213,11 @@ async function install(args: string[], io: CliIo): Promise<number> {
       'host-cni-conf-dir': { type: 'string' },
       kubeconfig: { type: 'string' },
       'cluster-network': { type: 'string' },
+      conf: { type: 'string' },
       watch: { type: 'boolean', default: false },
     },
   });
-  const thinOnly = values.kubeconfig ?? values['cluster-network'];
+  const thinOnly = values.kubeconfig ?? values['cluster-network'] ?? values.conf;
   if (
     (values.type !== 'thick' && values.type !== 'thin') ||
     !values['bin-dir'] ||
@@ -214,6 +236,7 @@ async function install(args: string[], io: CliIo): Promise<number> {
     ...(values['host-cni-conf-dir'] ? { hostCniConfDir: values['host-cni-conf-dir'] } : {}),
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     ...(values['cluster-network'] ? { clusterNetwork: values['cluster-network'] } : {}),
+    ...(values.conf ? { confFile: values.conf } : {}),
     env: io.env,
     log: (s: string) => io.stdout(`${s}\n`),
   } as const;

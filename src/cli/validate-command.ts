@@ -1,4 +1,7 @@
 import { CniError } from '../cni/cni-error.ts';
+import { parseMultinetConfig } from '../config/multinet-config.ts';
+import type { TenantPolicy } from '../config/tenant-policy.ts';
+import { findPolicyViolation } from '../engine/tenant-policy-check.ts';
 import {
   defaultRoutesIn,
   definitionDefaultRouteWarning,
@@ -58,16 +61,53 @@ type Obj = Record<string, unknown>;
 interface Findings {
   warnings: string[];
   defaultRoutes: Map<string, string[]>;
+  policy: PolicyContext;
 }
 
-export function runValidate(files: readonly ValidateFile[]): { lines: string[]; exitCode: number } {
+/** What the node's config adds to the check: its tenant policy and the names it reserves. */
+interface PolicyContext {
+  policy: TenantPolicy | undefined;
+  reserved: Set<string>;
+}
+const NO_POLICY: PolicyContext = { policy: undefined, reserved: new Set() };
+
+function policyContext(options: Record<string, unknown>): PolicyContext {
+  const config = parseMultinetConfig({ clusterNetwork: 'unused', ...options });
+  const reserved = new Set(config.tenantPolicy?.reservedNetworkNames ?? []);
+  const name = config.clusterNetworkConfig?.['name'];
+  if (typeof name === 'string') reserved.add(name);
+  return { policy: config.tenantPolicy, reserved };
+}
+
+/**
+ * With `options` (multinet's config, `--config`), NADs and pods are also checked against its
+ * tenantPolicy, as ADD would check them (names in confDir are not known offline).
+ */
+export function runValidate(
+  files: readonly ValidateFile[],
+  opts: { options?: Record<string, unknown> } = {},
+): { lines: string[]; exitCode: number } {
   const lines: string[] = [];
+  let policy = NO_POLICY;
+  if (opts.options) {
+    try {
+      policy = policyContext(opts.options);
+    } catch (err) {
+      return { lines: [`--config: ${escapeForMessage((err as Error).message, 300)}`], exitCode: 1 };
+    }
+  }
   // Definitions first, so a pod's warning does not depend on the order of the files.
-  const findings: Findings = { warnings: [], defaultRoutes: new Map() };
-  const quiet: Findings = { warnings: [], defaultRoutes: findings.defaultRoutes };
+  const findings: Findings = { warnings: [], defaultRoutes: new Map(), policy };
+  const quiet: Findings = { warnings: [], defaultRoutes: findings.defaultRoutes, policy };
   for (const file of files) validateFile(file, quiet, 'definitions');
   for (const file of files) lines.push(...validateFile(file, findings, 'all'));
-  return { lines: [...lines, ...findings.warnings], exitCode: lines.length > 0 ? 1 : 0 };
+  const notes =
+    opts.options && !policy.policy
+      ? [
+          "--config: no tenantPolicy: every namespace's NADs are trusted (Multus's behaviour, docs/security.md)",
+        ]
+      : [];
+  return { lines: [...notes, ...lines, ...findings.warnings], exitCode: lines.length > 0 ? 1 : 0 };
 }
 
 function validateFile(file: ValidateFile, findings: Findings, pass: 'definitions' | 'all'): string[] {
@@ -150,6 +190,15 @@ function validateDefinition(
       findings.defaultRoutes.set(`${def.namespace}/${def.name}`, routes);
       warn('spec.config', definitionDefaultRouteWarning(routes));
     }
+    const subject = {
+      network: resolved.network,
+      owner: def.namespace,
+      podNamespace: undefined,
+      configText: resolved.configText,
+      capabilityArgs: {},
+    };
+    const v = findPolicyViolation(findings.policy.policy, subject, findings.policy.reserved);
+    if (v) return [problem('spec.config', `the tenant policy refuses ${v.what}: ${v.rule}`)];
     return [];
   } catch (err) {
     if (err instanceof SpecError) return [problem(err.key ?? '-', valueAndReason(err))];
@@ -209,6 +258,20 @@ function validatePodMetadata(
         elements.map((selection) => ({ network: `${selection.namespace}/${selection.name}`, selection })),
         namespace,
       );
+      for (const sel of elements) {
+        const subject = {
+          network: `${sel.namespace}/${sel.name}`,
+          owner: undefined,
+          podNamespace: namespace,
+          configText: '{}',
+          capabilityArgs: sel.portMappings ? { portMappings: sel.portMappings } : {},
+        };
+        const v = findPolicyViolation(findings.policy.policy, subject, findings.policy.reserved);
+        if (v)
+          lines.push(
+            problem(at(key), `network ${v.network}: the tenant policy refuses ${v.what}: ${v.rule}`),
+          );
+      }
       // With "default-route" on any element, ADD replaces every default route with that one.
       if (!elements.some((e) => e.defaultRoute !== undefined))
         elements.forEach((e, i) => {
