@@ -16,6 +16,12 @@ kube_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.i
 BINARIES=(
   "kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver $kube_ldflags"
   "etcd go.etcd.io/etcd/server/v3"
+  # The real cluster (test/support/cluster.ts, scripts/demo.sh --cluster): node agent, the two
+  # controllers a verbatim pod and a DaemonSet need, and a kubectl within the supported skew.
+  "kubelet k8s.io/kubernetes/cmd/kubelet $kube_ldflags"
+  "kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler $kube_ldflags"
+  "kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager $kube_ldflags"
+  "kubectl k8s.io/kubernetes/cmd/kubectl $kube_ldflags"
 )
 
 mkdir -p bin .cache
