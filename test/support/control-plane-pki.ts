@@ -31,9 +31,20 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
+/** Extensions every leaf certificate starts with (add extendedKeyUsage and SANs). */
+export const LEAF_EXTENSIONS =
+  'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-async function issue(dir: string, name: string, subject: string, extensions: string, ca: Pki): Promise<void> {
+/** Issues `<dir>/<name>.crt` and `.key` signed by the CA of `ca` (subject like `/O=group/CN=name`). */
+export async function issue(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+  ca: Pick<Pki, 'caCert' | 'caKey'>,
+): Promise<void> {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
@@ -44,8 +55,8 @@ async function issue(dir: string, name: string, subject: string, extensions: str
   await openssl(['x509', '-req', '-in', csr, ...signing, '-extfile', ext, '-out', join(dir, `${name}.crt`)]);
 }
 
-/** Writes the whole PKI into `dir` (created, private to its owner). */
-export async function createPki(dir: string): Promise<Pki> {
+/** Writes the whole PKI into `dir` (created, private to its owner); `extraSans` go into the apiserver's certificate. */
+export async function createPki(dir: string, extraSans: string[] = []): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pki: Pki = {
     caCert: join(dir, 'ca.crt'),
@@ -63,8 +74,10 @@ export async function createPki(dir: string): Promise<Pki> {
       .concat(['-subj', '/CN=multinet-test-ca'])
       .concat(caExtensions.flatMap((e) => ['-addext', e])),
   );
-  const leaf = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
-  const sans = 'IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc';
+  const leaf = LEAF_EXTENSIONS;
+  const sans = ['IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc']
+    .concat(extraSans)
+    .join(',');
   const ecParams = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
   await Promise.all([
     issue(

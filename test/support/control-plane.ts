@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { readAuditLog, waitForAuditLog, writeAuditPolicy, type AuditEvent } from './control-plane-audit.ts';
 import { applyAll, ensureCrds, loadManifests } from './control-plane-manifests.ts';
-import { createPki } from './control-plane-pki.ts';
+import { createPki, issue, LEAF_EXTENSIONS, type Pki } from './control-plane-pki.ts';
 import {
   freePort,
   isAlive,
@@ -37,6 +37,12 @@ export interface ControlPlaneOptions {
   persistent?: boolean;
   /** Deadline for the whole start-up. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * For a cluster with real nodes (test/support/cluster.ts): the apiserver listens on `address`
+   * (reachable from the node namespaces), talks to kubelets with a client certificate, and runs
+   * the admission a real cluster runs (ServiceAccount, NodeRestriction). Default: loopback only.
+   */
+  nodes?: { address: string };
 }
 
 export interface ControlPlane {
@@ -51,6 +57,8 @@ export interface ControlPlane {
   pids: { etcd: number; apiserver: number };
   /** Admin client (system:masters). */
   client: KubeClient;
+  /** The certificates (a cluster issues its nodes' certificates with this CA). */
+  pki: Pki;
   /** A client that authenticates as multinet's ServiceAccount (its token). */
   multinetClient: KubeClient;
   readAudit(): Promise<AuditEvent[]>;
@@ -150,7 +158,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
 
   try {
-    const pki = await createPki(join(dir, 'pki'));
+    const address = opts.nodes?.address ?? '127.0.0.1';
+    const pki = await createPki(join(dir, 'pki'), opts.nodes ? [`IP:${address}`] : []);
+    const clusterArgs = opts.nodes ? await nodeAccessArgs(pki, join(dir, 'pki')) : [];
     const auditPolicy = join(dir, 'audit-policy.yaml');
     const auditLogFile = join(dir, 'audit.log');
     await writeAuditPolicy(auditPolicy);
@@ -179,8 +189,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       'kube-apiserver',
       join(binDir, 'kube-apiserver'),
       [
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        `--bind-address=${address}`,
+        `--advertise-address=${address}`,
         `--secure-port=${apiPort}`,
         `--etcd-servers=${etcdUrl}`,
         `--tls-cert-file=${pki.servingCert}`,
@@ -193,8 +203,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         '--service-cluster-ip-range=10.96.0.0/16',
-        // Pods here have no controller-manager behind them: no default ServiceAccount gets created.
-        '--disable-admission-plugins=ServiceAccount',
+        // Without nodes no controller-manager runs: no default ServiceAccount gets created.
+        ...(opts.nodes ? clusterArgs : ['--disable-admission-plugins=ServiceAccount']),
         // A loopback address may not go into the kubernetes Endpoints; nothing routes to it anyway.
         '--endpoint-reconciler-type=none',
         '--enable-priority-and-fairness=false',
@@ -211,7 +221,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       watchdog = startWatchdog(process.pid, [etcd.pid, apiserver.pid], dir);
     }
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     const adminKubeconfig = join(dir, 'admin.kubeconfig');
     await writeFile(
       adminKubeconfig,
@@ -256,6 +266,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       auditLogFile,
       pids,
       client,
+      pki,
       multinetClient,
       readAudit: () => readAuditLog(auditLogFile),
       waitForAudit: (predicate, timeoutMs) => waitForAuditLog(auditLogFile, predicate, timeoutMs),
@@ -270,6 +281,24 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       cause: err,
     });
   }
+}
+
+/** What the apiserver of a cluster needs to reach kubelets, and the admission a real cluster runs. */
+async function nodeAccessArgs(pki: Pki, dir: string): Promise<string[]> {
+  await issue(
+    dir,
+    'kubelet-client',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    `${LEAF_EXTENSIONS}extendedKeyUsage=clientAuth\n`,
+    pki,
+  );
+  return [
+    `--kubelet-client-certificate=${join(dir, 'kubelet-client.crt')}`,
+    `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
+    `--kubelet-certificate-authority=${pki.caCert}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    '--enable-admission-plugins=NodeRestriction',
+  ];
 }
 
 /** Stops a persistent control plane from its state directory (no-op when none runs there). */
