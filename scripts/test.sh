@@ -28,6 +28,8 @@ echo "== integration tests (real plugins, real namespaces)"
 node scripts/run-tests.mjs test/integration || status=1
 echo "== e2e tests (real kube-apiserver + etcd, daemon, containerd, demo, bench smoke)"
 node scripts/run-tests.mjs test/e2e || status=1
+echo "== cluster tests (a real two-node cluster: kubelet, containerd, multinet's DaemonSet)"
+node scripts/run-tests.mjs test/cluster || status=1
 echo "== reliability and security (faults, storm, fuzzing; the report goes to a temp file: npm run reliability:report regenerates test/reliability/REPORT.md)"
 node scripts/run-tests.mjs test/reliability || status=1
 

@@ -1,0 +1,71 @@
+/**
+ * The real cluster (issue 11): one two-node cluster (test/support/cluster.ts: kubelet 1.37,
+ * containerd 1.6, the control plane of control-plane.ts) for every scenario of this file, in
+ * order; multinet installed as a user installs it. docs/cluster.md says how it is built.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { missingRuntimePrerequisite } from '../support/containerd.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
+import { REPO_ROOT } from '../support/control-plane.ts';
+import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
+import { runLateNadScenario } from './scenario-late-nad.ts';
+import { runModernScenario } from './scenario-modern.ts';
+import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
+
+const TOOLS = ['kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'kube-apiserver', 'etcd'];
+const missing =
+  (await missingRuntimePrerequisite()) ??
+  TOOLS.map((t) => join(REPO_ROOT, 'tools/bin', t))
+    .find((p) => !existsSync(p))
+    ?.concat(' missing: run tools/build.sh') ??
+  (existsSync('/bin/busybox') ? undefined : 'busybox-static not installed (scripts/setup.sh installs it)');
+
+describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
+  let cluster: Cluster;
+  const deleted: DeletedSandbox[] = [];
+
+  before(async () => {
+    const t0 = Date.now();
+    cluster = await startCluster();
+    console.log(`# cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+  after(() => cluster?.stop());
+
+  it('3. installs as a user installs it: kubectl apply -f deploy/ (CRDs, RBAC, policy, thick DaemonSet) with the image built from the repo', async (t) => {
+    await installThick(cluster);
+    const ds = JSON.parse(
+      await cluster.kubectl(['get', 'daemonset', 'multinet', '-n', MULTINET_NAMESPACE, '-o', 'json']),
+    ) as {
+      status: { numberReady: number; desiredNumberScheduled: number };
+    };
+    assert.equal(ds.status.desiredNumberScheduled, cluster.nodes.length);
+    assert.equal(ds.status.numberReady, cluster.nodes.length);
+    for (const node of cluster.nodes) {
+      assert.ok(
+        existsSync(join(node.hostPath('/opt/cni/bin'), 'multinet-shim')),
+        `${node.name}: the shim is installed`,
+      );
+    }
+    t.diagnostic(await cluster.kubectl(['get', 'pods', '-n', MULTINET_NAMESPACE, '-o', 'wide']));
+  });
+
+  it('1. the 2018 scenario verbatim: bothpod gets eth0 and net1, network-status lists both, delete leaves nothing', async (t) => {
+    deleted.push(await run2018Scenario(t, cluster));
+  });
+
+  it('2. the v1 form (text and JSON annotations) on both nodes: pods reach each other over the secondary network and eth0', async (t) => {
+    deleted.push(...(await runModernScenario(t, cluster)));
+  });
+
+  it('6. late NAD: NETWORK_NOT_FOUND and AddNetworkFailed first, Running once the NAD exists', async (t) => {
+    await runLateNadScenario(t, cluster);
+  });
+
+  it("7. sandbox GC: the kubelet's two extra DELs per sandbox succeed and leak nothing", async (t) => {
+    await runSandboxGcScenario(t, cluster, deleted);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Test 6: a pod whose NetworkAttachmentDefinition does not exist yet. Its sandbox fails with
+ * multinet's NETWORK_NOT_FOUND (the kubelet's FailedCreatePodSandBox event carries the text),
+ * multinet records a Warning `AddNetworkFailed` on the pod (docs/troubleshooting.md), and once
+ * the NAD is created the kubelet's retry brings the pod up with the network.
+ */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import type { Cluster } from '../support/cluster.ts';
+import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
+import { ipv4Of, nodeLeftovers, podLinks, waitGone, waitRunning, waitUntil } from './cluster-checks.ts';
+
+interface EventView {
+  type: string;
+  reason: string;
+  message: string;
+  source?: { component?: string };
+  reportingComponent?: string;
+}
+
+async function podEvents(cluster: Cluster, pod: string): Promise<EventView[]> {
+  const out = await cluster.kubectl([
+    'get',
+    'events',
+    '-n',
+    'default',
+    '--field-selector',
+    `involvedObject.kind=Pod,involvedObject.name=${pod}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(out) as { items: EventView[] }).items;
+}
+
+const NAD = {
+  apiVersion: 'k8s.cni.cncf.io/v1',
+  kind: 'NetworkAttachmentDefinition',
+  metadata: { name: 'late-net', namespace: 'default' },
+  spec: {
+    config: JSON.stringify({
+      cniVersion: '1.0.0',
+      type: 'macvlan',
+      master: 'eth0',
+      mode: 'bridge',
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: '192.168.1.0/24', rangeStart: '192.168.1.240', rangeEnd: '192.168.1.249' }]],
+      },
+    }),
+  },
+};
+
+export async function runLateNadScenario(t: TestContext, cluster: Cluster): Promise<void> {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'late',
+      namespace: 'default',
+      annotations: { 'k8s.v1.cni.cncf.io/networks': 'late-net' },
+    },
+    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'toolbox', image: TOOLBOX_IMAGE }] },
+  };
+  t.after(async () => {
+    // A failed assertion below must not leave the pod retrying into later scenarios.
+    await cluster.kubectl(['delete', 'pod', 'late', '--ignore-not-found', '--wait=false']);
+    await cluster.kubectl(['delete', 'network-attachment-definitions', 'late-net', '--ignore-not-found']);
+  });
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+  const failed = await waitUntil(
+    "the kubelet's FailedCreatePodSandBox with NETWORK_NOT_FOUND",
+    async () => (await podEvents(cluster, 'late')).find((e) => e.reason === 'FailedCreatePodSandBox'),
+    90_000,
+  );
+  t.diagnostic(`kubelet: ${failed.message}`);
+  assert.match(failed.message, /NETWORK_NOT_FOUND/);
+  assert.match(failed.message, /late-net/);
+  const warning = await waitUntil(
+    "multinet's AddNetworkFailed event",
+    async () => (await podEvents(cluster, 'late')).find((e) => e.reason === 'AddNetworkFailed'),
+    30_000,
+  );
+  t.diagnostic(`multinet: ${warning.message}`);
+  assert.equal(warning.type, 'Warning');
+  assert.match(warning.message, /late-net/);
+
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(NAD) });
+  // The kubelet retries with back-off (10-15 s seen): no nudge from the test.
+  const running = await waitRunning(cluster, 'late', 'default', 120_000);
+  const net1 = ipv4Of(await podLinks(cluster, 'late'), 'net1');
+  assert.match(net1 ?? '', /^192\.168\.1\.24\d$/, 'net1 from the late NAD');
+  await cluster.kubectl(['delete', 'pod', 'late', '--wait=false']);
+  await waitGone(cluster, 'late');
+  assert.deepEqual(
+    await nodeLeftovers(cluster.node(running.spec.nodeName!)),
+    [],
+    'no failed attempt left anything',
+  );
+}
