@@ -45,3 +45,23 @@ describe('deploy/ manifests against a real kube-apiserver', () => {
     });
   }
 });
+
+// docs/daemon.md, "Reaching the API server": without kube-proxy the Service VIP is unreachable
+// from hostNetwork; every container that talks to the API reads the optional ConfigMap.
+test('every DaemonSet container that reaches the API takes its address from multinet-api-endpoint', async () => {
+  for (const dir of ['thick', 'thin', 'openshift']) {
+    const sets = (await manifests(dir)).filter((o) => o.kind === 'DaemonSet');
+    assert.ok(sets.length > 0, dir);
+    for (const ds of sets) {
+      const spec = (ds as { spec: { template: { spec: { hostNetwork?: boolean; containers: unknown[] } } } })
+        .spec.template.spec;
+      assert.equal(spec.hostNetwork, true);
+      for (const c of spec.containers as { name: string; envFrom?: unknown[] }[])
+        assert.deepEqual(
+          c.envFrom,
+          [{ configMapRef: { name: 'multinet-api-endpoint', optional: true } }],
+          `${dir}: ${c.name}`,
+        );
+    }
+  }
+});
