@@ -13,11 +13,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { scrape, waitFor } from '../integration/daemon-harness.ts';
-import type { CniOutcome } from '../support/cni-runtime.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCni, type CniOutcome } from '../support/cni-runtime.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { forwardApiForFaults } from '../support/fault-api.ts';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
-import { bridgeNet, FaultScene, leakList, podArgs, type SceneOptions } from '../support/fault-scene.ts';
+import {
+  bridgeNet,
+  buildThinPlugin,
+  FaultScene,
+  leakList,
+  podArgs,
+  type SceneOptions,
+} from '../support/fault-scene.ts';
 import type { KubeClient, KubeObject } from '../support/kube-client.ts';
 import { linkIn, linksIn, type NetnsTopology } from '../support/netns.ts';
 import { createTenant } from '../support/tenant.ts';
@@ -305,4 +314,58 @@ describe('a hostile tenant: cni-args, confDir files, the tenant policy', { timeo
       );
     },
   );
+
+  scenario('thin mode: the policy in the plugin config refuses a tenant host-device', async (t) => {
+    const s = await FaultScene.create(t, (topo) => ({
+      primary: bridgeNet(topo, 'podnet', '10.173.0.0/24', 'mnt173'),
+      bridges: ['mnt173'],
+    }));
+    t.after(await forwardApiForFaults(cp.server, s.topo.node, s.topo.tmpDir));
+    await s.addNodeLink('mnhd1');
+    await teamA.create(nad('team-a', 'hd-thin', { type: 'host-device', device: 'mnhd1' }));
+    const created = await teamA.create<KubeObject>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        namespace: 'team-a',
+        name: 'thin-hd',
+        annotations: { 'k8s.v1.cni.cncf.io/networks': 'hd-thin' },
+      },
+      spec: { nodeName: NODE, containers: [{ name: 'c', image: 'example.invalid/none' }] },
+    });
+    const pod = await s.topo.addPod();
+    const cacheDir = join(s.topo.tmpDir, 'thin-cache');
+    const call = (command: 'ADD' | 'DEL') =>
+      runCni(
+        {
+          command,
+          containerId: 'thin-hd',
+          netns: pod.path,
+          args: podArgs('thin-hd', 'team-a', created.metadata!.uid!),
+          config: {
+            cniVersion: '1.0.0',
+            name: 'multinet',
+            type: 'multinet',
+            kubeconfig: cp.multinetKubeconfig,
+            clusterNetworkConfig: bridgeNet(s.topo, 'podnet', '10.173.0.0/24', 'mnt173'),
+            cacheDir,
+            binDirs: ['/usr/lib/cni'],
+            tenantPolicy: {
+              allowedTypes: ['host-device'],
+              rules: [{ namespaces: ['team-a'], devices: ['eth9'] }],
+            },
+          },
+        },
+        { nodeNs: s.topo.node, hostLocalDir: join(s.topo.tmpDir, 'host-local'), plugin: buildThinPlugin() },
+      );
+    const out = await call('ADD');
+    assertRefused(out, 'TENANT_POLICY_FORBIDDEN', 'team-a/thin-hd', 'team-a/hd-thin', '"device" = "mnhd1"');
+    assert.ok(
+      (await linksIn(s.topo.node)).some((l) => l.ifname === 'mnhd1'),
+      'the node interface stays',
+    );
+    assert.equal((await call('DEL')).exitCode, 0, 'DEL of a refused pod succeeds');
+    assert.deepEqual(recordLeaks('thin policy: refused', leakList(await s.leftovers([pod]))), []);
+    assert.deepEqual(await readdir(join(cacheDir, 'plans')).catch(() => []), [], 'no plan cached');
+  });
 });
