@@ -16,6 +16,8 @@ export interface BenchOptions {
   reportFrom: string | undefined;
   sizes: {
     iterations: number;
+    /** Scenario 1 in rounds, implementations interleaved (A B C D, A B C D, ...). */
+    rounds: number;
     networkCounts: number[];
     parallelCounts: number[];
     parallelIterations: number;
@@ -31,6 +33,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--report FILE] [--no-build]
                         [--only sequential,parallel,burst,api,memory,shim] [--iterations N]
+                        [--rounds N]
        npm run bench -- --report-from bench/results/DATE.json   (regenerate the report only)
 `;
 
@@ -44,6 +47,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
       'no-build': { type: 'boolean', default: false },
       only: { type: 'string' },
       iterations: { type: 'string' },
+      rounds: { type: 'string' },
       'report-from': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -58,6 +62,8 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
   const iterations = values.iterations ? Number(values.iterations) : quick ? 3 : 100;
   if (!Number.isInteger(iterations) || iterations < 1)
     throw new Error(`--iterations must be a positive integer`);
+  const rounds = values.rounds ? Number(values.rounds) : 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
   return {
     quick,
     outDir: resolve(values.out ?? `${defaultDir}/results`),
@@ -67,6 +73,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
     reportFrom: values['report-from'],
     sizes: {
       iterations,
+      rounds: Math.min(rounds, iterations),
       networkCounts: [0, 1, 3, 8],
       parallelCounts: [3, 8],
       parallelIterations: quick ? 2 : iterations,

@@ -5,6 +5,33 @@ export interface Samples {
   add: number[];
   del: number[];
   errors: string[];
+  /** The same samples by round (implementations interleaved round after round). */
+  addRounds?: number[][];
+  delRounds?: number[][];
+  /**
+   * Sandbox-GC DEL: after the pod's own DEL and the pod's deletion from the API, the two DELs a
+   * container runtime makes when it removes the sandbox (no plan, pod gone). Errors apart.
+   */
+  gcDel?: number[];
+  gcDelRounds?: number[][];
+  gcErrors?: string[];
+}
+
+/** One round of one pod shape: the daemon's own stage timings, mean per request (ms). */
+export interface StageRound {
+  requests: number;
+  /** multinet_cni_request_duration_seconds: receipt to answer. */
+  daemonMs: number;
+  /** multinet_cni_request_stage_seconds by stage. */
+  stagesMs: Record<string, number>;
+  /** The bench's exec-to-exit of the same calls (mean): the rest is shim start and socket. */
+  wallMs: number;
+}
+
+export interface StageBreakdown {
+  implementation: ImplementationId;
+  /** By network count, then command ("ADD", "DEL", "GC DEL"), one entry per round. */
+  byCount: Record<string, Record<string, StageRound[]>>;
 }
 
 export interface BurstRun {
@@ -101,4 +128,10 @@ export interface BenchResults {
   durationsMs: Record<string, number>;
   /** 1-minute load average at the start and end of each phase (other work on the machine). */
   loadAverage?: Record<string, [number, number]>;
+  /** Highest 1-minute load average sampled during each phase (every 2 s). */
+  loadPeak?: Record<string, number>;
+  /** Rounds of scenario 1 (implementations interleaved). */
+  rounds?: number;
+  /** Scenario 1's thick ADD and DEL as the daemon saw them (multinet thick). */
+  stages?: StageBreakdown;
 }

@@ -103,13 +103,18 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const startedAt = new Date();
   const durations: Record<string, number> = {};
   const loads: Record<string, [number, number]> = {};
+  const peaks: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     log(`== ${name}\n`);
     const t0 = performance.now();
     const before = os.loadavg()[0]!;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, os.loadavg()[0]!)), 2_000);
     try {
       return await fn();
     } finally {
+      clearInterval(sampler);
+      peaks[name] = round2(Math.max(peak, os.loadavg()[0]!));
       durations[name] = Math.round(performance.now() - t0);
       // Other work on the machine shows here; the report prints it beside the figures.
       loads[name] = [round2(before), round2(os.loadavg()[0]!)];
@@ -154,15 +159,25 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       shim: { iterations: s.shimIterations, candidates: [] },
       durationsMs: durations,
       loadAverage: loads,
+      loadPeak: peaks,
+      rounds: s.rounds,
+      stages: { implementation: 'multinet-thick', byCount: {} },
     };
     if (want('sequential'))
       results.sequential.runs = await timed('1. sequential ADD/DEL', () =>
-        runSequential(ctx, { iterations: s.iterations, networkCounts: s.networkCounts }),
+        runSequential(ctx, {
+          iterations: s.iterations,
+          rounds: s.rounds,
+          networkCounts: s.networkCounts,
+          gcDel: 3,
+          ...(results.stages ? { stages: results.stages } : {}),
+        }),
       );
     if (want('parallel'))
       results.parallel.runs = await timed('6. parallelAttach (multinet extension)', () =>
         runSequential(ctx, {
           iterations: s.parallelIterations,
+          rounds: s.rounds,
           networkCounts: s.parallelCounts,
           start: { parallelAttach: true },
           variant: 'parallelAttach',
@@ -179,6 +194,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
             await timed('1b. sequential, multinet thick with events: warnings', () =>
               runSequential(ctx, {
                 iterations: s.iterations,
+                rounds: s.rounds,
                 networkCounts: s.networkCounts,
                 start: { events: 'warnings' },
                 variant: 'events: warnings',

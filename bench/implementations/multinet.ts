@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
-import { CLEAN_ENV, execCni, type CniInvocation } from '../exec-cni.ts';
+import { CLEAN_ENV, execCni, execTimed, type CniInvocation } from '../exec-cni.ts';
 import { NODE_NAME, PLUGIN_DIR, type BenchScene } from '../scene.ts';
 import { startDaemonProcess, waitUntil } from './daemon-process.ts';
 import type { Implementation, RunningImplementation, StartOptions } from './implementation.ts';
@@ -63,13 +63,16 @@ export const multinetThick: Implementation = {
     const runDir = await scene.tempDir(`multinet-run${suffix}`);
     const socketPath = join(runDir, 'sock', 'multinet.sock');
     const configFile = join(runDir, 'daemon.json');
+    // On loopback in the node namespace, as deploy/ has it (127.0.0.1:9091); only the bench's
+    // daemons live there, one multinet daemon at a time per variant.
+    const metricsPort = 19391 + (opts.parallelAttach ? 1 : 0) + (opts.events ? 2 : 0);
     await writeFile(
       configFile,
       JSON.stringify({
         ...engineOptions(scene, cacheDir, opts),
         socketPath,
         nodeName: NODE_NAME,
-        metricsAddress: '',
+        metricsAddress: `127.0.0.1:${metricsPort}`,
         autoConfig: false,
       }),
     );
@@ -106,6 +109,16 @@ export const multinetThick: Implementation = {
       apiUser: scene.multinet.user,
       daemonPid: daemon.pid,
       call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
+      metrics: async () => {
+        const script = `fetch('http://127.0.0.1:${metricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+        const r = await execTimed(
+          ['nsenter', `--net=${scene.nodeNsPath}`, '--', process.execPath, '-e', script],
+          { ...CLEAN_ENV },
+          '',
+        );
+        if (r.code !== 0) throw new Error(`metrics scrape failed: ${r.stderr.slice(0, 300)}`);
+        return r.stdout;
+      },
       stop: () => daemon.stop(),
     };
   },

@@ -154,3 +154,68 @@ export function barChart(opts: {
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+export interface StackedBar {
+  label: string;
+  /** Segment values in the order of `segments`. */
+  values: number[];
+}
+
+/** One colour more than PALETTE: a stacked bar must not repeat a colour. */
+const STACK_PALETTE = [...PALETTE, '#d1d5db'];
+
+/** Horizontal bars split into segments (e.g. a request's time by stage), with a legend. */
+export function stackedBarChart(opts: {
+  title: string;
+  unit: string;
+  segments: string[];
+  bars: StackedBar[];
+}): string {
+  const W = 760;
+  const rowH = 26;
+  const legendH = 18 * Math.ceil(opts.segments.length / 4);
+  const m = { l: 130, r: 70, t: 44 + legendH, b: 36 };
+  const H = m.t + m.b + opts.bars.length * rowH;
+  const pw = W - m.l - m.r;
+  const total = (b: StackedBar) =>
+    b.values.reduce((a, v) => a + (Number.isFinite(v) ? Math.max(0, v) : 0), 0);
+  const { top, step } = niceScale(Math.max(...opts.bars.map(total), 0));
+  const X = (v: number) => +(m.l + (v / top) * pw).toFixed(1);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="16" y="26" font-size="15" font-weight="600" fill="#111">${esc(opts.title)}</text>`,
+  ];
+  opts.segments.forEach((s, i) => {
+    const x = 16 + (i % 4) * 180;
+    const y = 40 + Math.floor(i / 4) * 18;
+    out.push(
+      `<rect x="${x}" y="${y}" width="12" height="12" fill="${STACK_PALETTE[i % STACK_PALETTE.length]}"/>`,
+    );
+    out.push(`<text x="${x + 16}" y="${y + 10}" fill="#111">${esc(s)}</text>`);
+  });
+  for (let v = 0; v <= top + 1e-9; v += step) {
+    out.push(`<line x1="${X(v)}" x2="${X(v)}" y1="${m.t - 4}" y2="${H - m.b}" stroke="#e5e7eb"/>`);
+    out.push(`<text x="${X(v)}" y="${H - m.b + 16}" text-anchor="middle" fill="#374151">${fmt(v)}</text>`);
+  }
+  out.push(
+    `<text x="${m.l + pw / 2}" y="${H - 4}" text-anchor="middle" fill="#111">${esc(opts.unit)}</text>`,
+  );
+  opts.bars.forEach((b, i) => {
+    const y = m.t + i * rowH;
+    out.push(
+      `<text x="${m.l - 8}" y="${y + rowH / 2 + 4}" text-anchor="end" fill="#111">${esc(b.label)}</text>`,
+    );
+    let at = 0;
+    b.values.forEach((v, k) => {
+      if (!Number.isFinite(v) || v <= 0) return;
+      out.push(
+        `<rect x="${X(at)}" y="${y + 4}" width="${Math.max(0.5, X(at + v) - X(at)).toFixed(1)}" height="${rowH - 8}" fill="${STACK_PALETTE[k % STACK_PALETTE.length]}"/>`,
+      );
+      at += v;
+    });
+    out.push(`<text x="${X(at) + 6}" y="${y + rowH / 2 + 4}" fill="#111">${fmt(at)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -9,6 +9,8 @@ import type { ApiCount, BenchResults, Samples } from '../results.ts';
 import { median, p99 } from '../stats.ts';
 import { addOverhead, judgeGoals } from './goals.ts';
 import { barChart, lineChart, type Bar } from './svg-chart.ts';
+import { roundsSection } from './rounds-section.ts';
+import { stageSection } from './stage-section.ts';
 
 const MiB = 2 ** 20;
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
@@ -473,9 +475,13 @@ export function renderReport(
     '',
     ...(r.loadAverage
       ? [
-          `1-minute load average per phase (start → end; ${r.machine.cpus} cores): ` +
+          `1-minute load average per phase (start → end, peak; ${r.machine.cpus} cores; ⚠ = the load exceeded the cores, absolute figures of that phase are inflated): ` +
             Object.entries(r.loadAverage)
-              .map(([k, [a, b]]) => `${k.replace(/^\d\. /, '')} ${a} → ${b}`)
+              .map(([k, [a, b]]) => {
+                const peak = Math.max(a, b, r.loadPeak?.[k] ?? 0);
+                const flag = peak > r.machine.cpus ? ' ⚠' : '';
+                return `${k.replace(/^\d\. /, '')} ${a} → ${b}${r.loadPeak ? `, peak ${peak}` : ''}${flag}`;
+              })
               .join('; ') +
             '.',
           '',
@@ -496,6 +502,8 @@ export function renderReport(
     ),
     '',
     sequentialSection(r, charts, chartDir),
+    roundsSection(r),
+    stageSection(r, charts, chartDir),
     burstSection(r, charts, chartDir),
     apiSection(r),
     memorySection(r, charts, chartDir),

@@ -56,11 +56,31 @@ test('npm run bench -- --quick completes and writes a valid report', { timeout: 
       assert.ok(s, `sequential ${impl.id} n=${n}`);
       assert.equal(s.add.length + s.del.length + s.errors.length, 2 * r.sequential.iterations);
       assert.ok(s.add.length > 0, `${impl.id} n=${n}: no successful ADD: ${s.errors[0]}`);
+      // Interleaved rounds: every round holds its share of the samples.
+      assert.equal(s.addRounds?.length, r.rounds, `${impl.id} n=${n}: one sample list per round`);
     }
+    const gc = r.sequential.runs[impl.id]?.['3'];
+    assert.equal(
+      (gc?.gcDel?.length ?? 0) + (gc?.gcErrors?.length ?? 0),
+      2 * r.sequential.iterations,
+      `${impl.id}: two sandbox-GC DELs per pod`,
+    );
     const b = r.burst[impl.id];
     assert.ok(b, `burst ${impl.id}`);
     assert.equal(b.addLatencies.length + b.errors.filter((e) => e.startsWith('ADD')).length, b.pods);
   }
+  assert.ok((r.rounds ?? 0) >= 3, 'at least 3 rounds');
+  for (const command of ['ADD', 'DEL', 'GC DEL']) {
+    const rounds = r.stages?.byCount['3']?.[command] ?? [];
+    assert.equal(rounds.length, r.rounds, `multinet thick ${command} stage timings in every round`);
+    for (const x of rounds)
+      assert.ok(x.requests > 0 && x.daemonMs > 0 && x.wallMs > x.daemonMs, JSON.stringify(x));
+  }
+  assert.ok(
+    (r.stages?.byCount['3']?.['ADD']?.[0]?.stagesMs['delegates'] ?? 0) > 0,
+    'ADD spends time in delegates',
+  );
+  assert.ok(Object.keys(r.loadPeak ?? {}).length > 0, 'load peaks per phase');
   for (const id of ['multinet-thin', 'multinet-thick', 'multus-thin', 'multus-thick'])
     assert.ok(r.api[id] && r.api[id].coldAdd.total > 0, `API requests counted for ${id}`);
   for (const id of ['multinet-thick', 'multus-thick'] as const) {
@@ -81,6 +101,9 @@ test('npm run bench -- --quick completes and writes a valid report', { timeout: 
   for (const heading of [
     '## Goals',
     '## 1. Sequential',
+    '## 1a. Scenario 1 across',
+    '### Sandbox-GC DEL',
+    "## 1b. Where multinet thick's time goes",
     '## 2. Burst',
     '## 3. API requests',
     '## 4. Daemon memory',
@@ -96,6 +119,7 @@ test('npm run bench -- --quick completes and writes a valid report', { timeout: 
     'memory.svg',
     'overhead-vs-networks.svg',
     'shim.svg',
+    'stages.svg',
   ]);
   for (const c of charts) {
     const svg = await readFile(join(dir, 'charts', c), 'utf8');
