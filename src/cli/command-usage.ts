@@ -14,12 +14,12 @@ Runs the node daemon (thick mode), serving the shim on its unix socket (docs/dae
   validate: `usage: multinet validate [--config FILE] FILE...
 
 Checks NetworkAttachmentDefinition, Network and Pod (or workload) manifests offline, with the
-parsers the node uses. One line per problem; "warning:" lines do not change the exit code.
-Exit code 1 when a problem was found.
+parsers the node uses. A directory stands for its *.yaml, *.yml and *.json files. One line per
+problem; "warning:" lines do not change the exit code. Exit code 1 when a problem was found.
   --config FILE            multinet's config (daemon config, thin conflist or plugin object):
                            also report what its tenantPolicy would refuse (docs/security.md)
 `,
-  explain: `usage: multinet explain --pod POD.yaml --nads PATH... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
+  explain: `usage: multinet explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
 
 Prints the attachment plan for a pod and the config each delegate would receive, without
 running anything.

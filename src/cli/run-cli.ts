@@ -91,9 +91,9 @@ async function validate(args: string[], io: CliIo): Promise<number> {
   const files = [];
   for (const path of positionals) {
     try {
-      files.push(...(await readFiles([path])));
+      files.push(...(await readManifestFiles([path])));
     } catch (err) {
-      io.stdout(`${path}: cannot read: ${describeCause(err)}\n`);
+      io.stdout(`${describeCause(err)}\n`);
       return 1;
     }
   }

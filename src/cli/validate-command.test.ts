@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { deepStrictEqual, ok } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -269,5 +270,21 @@ metadata:
       ),
       lines.join('\n'),
     );
+  });
+
+  it('the CLI takes a directory of manifests and says a missing file in words', async () => {
+    const { runCli } = await import('./run-cli.ts');
+    let out = '';
+    const io = {
+      stdout: (s: string) => (out += s),
+      stderr: (s: string) => (out += s),
+      env: {},
+      isTty: false,
+    };
+    const dir = join(import.meta.dirname, '../../test/fixtures/manifests/v1');
+    deepStrictEqual(await runCli(['validate', dir], io), 0, out);
+    out = '';
+    deepStrictEqual(await runCli(['validate', join(dir, 'no-such.yaml')], io), 1);
+    ok(/cannot read .*no-such\.yaml: no such file or directory/.test(out) && !/ENOENT/.test(out), out);
   });
 });
