@@ -109,4 +109,29 @@ describe('explain --config: the tenant policy', () => {
       ],
     );
   });
+
+  it('the CLI prints REFUSED lines and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mn-explain-policy-'));
+    try {
+      const conf = join(dir, 'daemon.json');
+      await writeFile(conf, JSON.stringify(options));
+      await writeFile(join(dir, 'pod.yaml'), yaml(pod('hd')));
+      await writeFile(join(dir, 'nads.yaml'), yaml(hd, mv));
+      let out = '';
+      const io = {
+        stdout: (s: string) => (out += s),
+        stderr: (s: string) => (out += s),
+        env: {},
+        isTty: false,
+      };
+      const args = ['explain', '--pod', join(dir, 'pod.yaml'), '--nads', join(dir, 'nads.yaml')];
+      assert.equal(await runCli(args, io), 0, 'without --config nothing is refused');
+      assert.doesNotMatch(out, /REFUSED/);
+      out = '';
+      assert.equal(await runCli([...args, '--config', conf], io), 1);
+      assert.match(out, /REFUSED net1 \(team-a\/hd\): the tenant policy refuses config type "host-device"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
