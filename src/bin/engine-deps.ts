@@ -4,6 +4,7 @@ import { NetworkListRunner } from '../cni/network-list-runner.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../engine/logger.ts';
+import { NESTED_CALL_ENV, OWN_PLUGIN_TYPES } from '../engine/own-plugin-types.ts';
 import { ChildProcessRunner } from '../host/child-process-runner.ts';
 import { findSetpriv, findSystemTool } from '../host/delegate-lifetime.ts';
 import { FileContainerLocks, type HeldContainerLock } from '../host/file-container-lock.ts';
@@ -35,9 +36,11 @@ export function kubeConnection(config: MultinetConfig, env: Env): KubeConnection
   return undefined;
 }
 
-function cleanEnv(env: Env): Record<string, string> {
+/** The delegates' environment: ours without CNI_*, and marked so a nested multinet refuses to act. */
+function delegateEnv(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('CNI_')) out[k] = v;
+  out[NESTED_CALL_ENV] = '1';
   return out;
 }
 
@@ -91,10 +94,10 @@ export function buildEngineDeps(
   });
   const lists = new NetworkListRunner({
     runner: opts.stages ? timedPluginRunner(runner, opts.stages) : runner,
-    locator: new FsPluginLocator(),
+    locator: new FsPluginLocator({ refusedTypes: OWN_PLUGIN_TYPES }),
     cache: opts.stages ? timedResultCache(results, opts.stages) : results,
     timeoutMs: config.delegateTimeoutMs,
-    baseEnv: cleanEnv(env),
+    baseEnv: delegateEnv(env),
     onStderr: (type, text) => log.debug({ plugin: type, stderr: text.slice(0, 2000) }, 'delegate stderr'),
   });
   return {

@@ -1,4 +1,5 @@
 import type { CniRequest } from '../cni/cni-env.ts';
+import { CniError, CniErrorCode } from '../cni/cni-error.ts';
 import type { PluginMainOutput } from '../cni/plugin-main.ts';
 import { runPluginMain } from '../cni/plugin-main.ts';
 import { SUPPORTED_VERSIONS } from '../cni/versions.ts';
@@ -6,10 +7,10 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { runPodNetworkRequest } from '../engine/engine.ts';
+import { NESTED_CALL_ENV, nestedCallMessage } from '../engine/own-plugin-types.ts';
 import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { CniResult } from '../cni/result.ts';
-import { CniErrorCode } from '../cni/cni-error.ts';
 import { EngineError, EngineErrorCode } from '../engine/engine-error.ts';
 import { podIdentityFromArgs, podLabel } from '../engine/pod-identity.ts';
 import type { HeldContainerLock } from '../host/file-container-lock.ts';
@@ -38,6 +39,14 @@ export async function runThinPlugin(
 ): Promise<PluginMainOutput> {
   let deps: ThinDeps | undefined;
   const run = async (req: CniRequest): Promise<CniResult | undefined> => {
+    // Called by multinet (a NAD naming multinet as a delegate, or as its IPAM): its config came
+    // from that caller, not from the node, so nothing in it may be acted on.
+    if (env[NESTED_CALL_ENV] !== undefined)
+      throw new CniError(
+        CniErrorCode.InvalidNetworkConfig,
+        'multinet: refusing to run as a delegate',
+        nestedCallMessage(env),
+      );
     let lock: HeldContainerLock | undefined;
     let done = false;
     try {

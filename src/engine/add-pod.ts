@@ -97,7 +97,7 @@ async function attachPod(
     defaultNetwork,
     ...additional,
   ]);
-  const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att));
+  const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att, req.selfType));
 
   try {
     await deps.plans.put(plan);

@@ -22,7 +22,7 @@ export async function checkPod(
       cniCode: CniErrorCode.UnknownContainer,
     });
   for (const att of plan.attachments) {
-    const list = parseAttachmentConfig(plan, att);
+    const list = parseAttachmentConfig(plan, att, req.selfType);
     if (!versionAtLeast(selectVersion(list.cniVersion, list.cniVersions), '0.4.0')) {
       // CNI §2.3: a config older than 0.4.0 cannot be CHECKed; that says nothing about its health.
       deps.log.debug(

@@ -72,6 +72,8 @@ export interface PodNetworkRequest {
   cniVersion: string;
   /** runtimeConfig the runtime sent multinet (capability args). */
   runtimeConfig: Record<string, unknown>;
+  /** The plugin type multinet was called as (its own config's `type`): never a delegate. */
+  selfType?: string;
   /** GC only: the attachments the runtime still considers valid. */
   validAttachments?: { containerId: string; ifName: string }[];
 }

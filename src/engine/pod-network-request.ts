@@ -43,6 +43,7 @@ export function toPodNetworkRequest(req: CniRequest): PodNetworkRequest {
         ? (runtimeConfig as Record<string, unknown>)
         : {},
   };
+  if (typeof raw['type'] === 'string') out.selfType = raw['type'];
   if (req.command === 'GC') out.validAttachments = validAttachments(raw);
   return out;
 }

@@ -1,9 +1,11 @@
 import type { NetworkConfigList } from '../cni/network-config.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
+import { findRefusedType } from '../cni/refused-plugin-types.ts';
 import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { refusedDelegateTypes } from './own-plugin-types.ts';
 import { podLabel } from './pod-identity.ts';
 
 /** The runtime parameters one attachment's delegates see. */
@@ -24,9 +26,19 @@ export function runtimeConfFor(
   };
 }
 
-export function parseAttachmentConfig(plan: AttachmentPlan, att: PlannedAttachment): NetworkConfigList {
+/**
+ * Parses one attachment's delegate config and refuses multinet's own plugin types in it (as
+ * `type`, `ipam.type` or any plugin of a list; `selfType` is the type multinet was called as):
+ * multinet never runs itself as a delegate, whoever wrote the config.
+ */
+export function parseAttachmentConfig(
+  plan: AttachmentPlan,
+  att: PlannedAttachment,
+  selfType?: string,
+): NetworkConfigList {
+  let list: NetworkConfigList;
   try {
-    return parseNetworkConfig(att.configText);
+    list = parseNetworkConfig(att.configText);
   } catch (err) {
     throw new EngineError(
       {
@@ -39,6 +51,16 @@ export function parseAttachmentConfig(plan: AttachmentPlan, att: PlannedAttachme
       { cause: err },
     );
   }
+  const refused = findRefusedType(list, refusedDelegateTypes(selfType));
+  if (refused)
+    throw new EngineError({
+      code: EngineErrorCode.InvalidNetworkConfig,
+      pod: podLabel(plan.pod, plan.containerId),
+      network: att.network,
+      reason: `${refused.key} ${JSON.stringify(refused.type)} is multinet itself: multinet's own plugin types are never delegates (name the plugin that should attach this network)`,
+      cniCode: 7,
+    });
+  return list;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DaemonCniAnswer } from '../daemon/daemon-wire.ts';
 import { CNI_PATH_ENDPOINT, FORWARDED_ENV } from '../daemon/daemon-wire.ts';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS } from '../cni/versions.ts';
+import { NESTED_CALL_ENV, nestedCallMessage } from '../engine/own-plugin-types.ts';
 
 /** Where the daemon listens when the config does not say (docs/daemon.md). */
 export const DEFAULT_SOCKET_PATH = '/run/multinet/multinet.sock';
@@ -102,6 +103,14 @@ export async function runShim(
     };
     return { stdout: `${JSON.stringify(answer)}\n`, stderr: '', exitCode: 0 };
   }
+  // Run by the daemon (or a thin multinet) as a delegate: the config came from a NAD, never act on it.
+  if (env[NESTED_CALL_ENV] !== undefined)
+    return cniError(
+      7,
+      'multinet-shim: refusing to run as a delegate',
+      nestedCallMessage(env),
+      conf.cniVersion,
+    );
   const forwarded: Record<string, string> = {};
   for (const key of FORWARDED_ENV) {
     const v = env[key];

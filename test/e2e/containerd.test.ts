@@ -152,7 +152,8 @@ describe('containerd drives thick mode through the CRI', { timeout: 120_000, ski
         kubeconfig: cp.multinetKubeconfig,
         nodeName: NODE_NAME,
         cacheDir: topo.cacheDir,
-        binDirs: [binDir],
+        // binDir links to the reference plugins: their real files must be in a configured dir too.
+        binDirs: [binDir, PLUGIN_DIR],
         socketPath,
         metricsAddress: '',
         rescanIntervalSeconds: 1,

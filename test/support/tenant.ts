@@ -54,3 +54,13 @@ export async function createTenant(cp: ControlPlane, namespace: string): Promise
   );
   return admin.withToken(res.status.token);
 }
+
+/** A NAD as the tenant writes it (cniVersion and name filled in). */
+export function tenantNad(namespace: string, name: string, config: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { namespace, name },
+    spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, ...config }) },
+  };
+}
