@@ -10,7 +10,13 @@ export const MAX_JSON_DEPTH = 64;
  * Decodes untrusted JSON text with a size and nesting limit, so that later recursive walks
  * (validation, conversion, JSON.stringify) cannot blow the stack. Throws CniError code 6.
  */
-export function parseBoundedJson(input: string | Buffer, what: string, maxBytes = MAX_CONFIG_BYTES): unknown {
+export function parseBoundedJson(
+  input: string | Buffer,
+  what: string,
+  maxBytes = MAX_CONFIG_BYTES,
+  /** false for files that are not the caller's own input: the error then never quotes them. */
+  quoteInput = true,
+): unknown {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
   if (size > maxBytes) {
     throw new CniError(
@@ -34,7 +40,7 @@ export function parseBoundedJson(input: string | Buffer, what: string, maxBytes 
     throw new CniError(
       CniErrorCode.DecodingFailure,
       `failed to decode ${what}`,
-      err instanceof Error ? err.message : String(err),
+      quoteInput ? (err instanceof Error ? err.message : String(err)) : 'not valid JSON (content not shown)',
       { cause: err },
     );
   }

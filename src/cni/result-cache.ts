@@ -75,7 +75,7 @@ const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 export function decodeCacheRecord(text: string, key: ResultCacheKey): ResultCacheRecord;
 export function decodeCacheRecord(text: string): ResultCacheRecord | undefined;
 export function decodeCacheRecord(text: string, key?: ResultCacheKey): ResultCacheRecord | undefined {
-  const value = parseBoundedJson(text, 'cached result', MAX_RECORD_BYTES);
+  const value = parseBoundedJson(text, 'cached result', MAX_RECORD_BYTES, false);
   if (!isJsonObject(value) || value.kind !== 'cniCacheV1') {
     if (key === undefined) return undefined;
     return {

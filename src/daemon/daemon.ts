@@ -183,6 +183,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   // Before the socket opens, nobody else writes the caches: a killed predecessor's half-done
   // writes can go (they are never read, and each crash would leave more).
   const swept = await base.removeInterruptedWrites?.().catch((err: unknown) => {
+    // A cache directory others may write to: refuse to start (host/private-dir.ts).
+    if ((err as { code?: unknown }).code === 'UNTRUSTED_DIRECTORY') throw err;
     log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot sweep the caches');
     return 0;
   });

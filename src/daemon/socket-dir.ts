@@ -1,24 +1,15 @@
 import { connect } from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ensurePrivateDir } from '../host/private-dir.ts';
 
 /**
- * Makes the socket's directory private: created 0700 if missing; an existing one must be a
- * directory owned by `uid` (root in production) and writable by nobody else, else we refuse to
- * start — anyone who can write there could replace the socket and receive every CNI call.
+ * Makes the socket's directory private (host/private-dir.ts: created 0700, every component owned
+ * by root and writable by nobody else), else we refuse to start — anyone who can write there
+ * could replace the socket and receive every CNI call.
  */
 export async function ensureSocketDir(socketPath: string, uid: number): Promise<void> {
-  const dir = dirname(socketPath);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await lstat(dir);
-  if (!st.isDirectory()) throw new Error(`socket directory ${dir} is not a directory`);
-  if (st.uid !== uid)
-    throw new Error(`socket directory ${dir} is owned by uid ${st.uid}, not ${uid}: refusing to use it`);
-  if ((st.mode & 0o022) !== 0)
-    throw new Error(
-      `socket directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): refusing to use it`,
-    );
-  if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+  await ensurePrivateDir(dirname(socketPath), uid, 'socket directory');
 }
 
 /** True when something accepts connections on the socket. */

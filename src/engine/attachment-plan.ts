@@ -52,7 +52,7 @@ export function fromPlanRecord(text: string): AttachmentPlan {
   }
   if (typeof outer !== 'object' || outer === null) throw new PlanRecordError('not an object');
   const rec = outer as { kind?: unknown; checksum?: unknown; body?: unknown };
-  if (rec.kind !== KIND) throw new PlanRecordError(`unknown kind ${JSON.stringify(rec.kind)}`);
+  if (rec.kind !== KIND) throw new PlanRecordError('unknown kind (not a plan record)');
   if (typeof rec.body !== 'string' || typeof rec.checksum !== 'string')
     throw new PlanRecordError('missing body');
   const sum = createHash('sha256').update(rec.body).digest('hex');

@@ -12,7 +12,13 @@ export async function checkPod(
   signal?: AbortSignal,
 ): Promise<void> {
   const label = podLabel(podIdentityFromArgs(req.cniArgs), req.containerId);
-  const plan = await deps.plans.get(req.containerId).catch(() => undefined);
+  const plan = await deps.plans.get(req.containerId).catch((err: unknown) => {
+    if ((err as { code?: unknown }).code !== 'UNTRUSTED_DIRECTORY') return undefined;
+    throw new EngineError(
+      { code: EngineErrorCode.CacheFailed, pod: label, reason: describeCause(err), cniCode: 5 },
+      { cause: err },
+    );
+  });
   if (!plan)
     throw new EngineError({
       code: EngineErrorCode.CheckFailed,

@@ -23,6 +23,12 @@ export async function delPod(deps: EngineDeps, req: PodNetworkRequest, signal?: 
   try {
     plan = await deps.plans.get(req.containerId);
   } catch (err) {
+    // A cache directory others could write to: nothing in it, nor DEL itself, may be trusted.
+    if ((err as { code?: unknown }).code === 'UNTRUSTED_DIRECTORY')
+      throw new EngineError(
+        { code: EngineErrorCode.CacheFailed, pod: label, reason: describeCause(err), cniCode: 5 },
+        { cause: err },
+      );
     corrupt = true;
     deps.log.error(
       { containerId: req.containerId, err: describeCause(err) },

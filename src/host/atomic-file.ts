@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -13,7 +14,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let renamed = false;
   try {
-    const file = await open(tmp, 'wx', mode);
+    // O_EXCL on a fresh random name, and O_NOFOLLOW: a planted name or link is never written through.
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const file = await open(tmp, flags, mode);
     try {
       await file.writeFile(data);
       await file.sync();

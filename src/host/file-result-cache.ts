@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cacheFileName,
@@ -10,40 +10,66 @@ import {
   type ResultCacheRecord,
 } from '../cni/result-cache.ts';
 import { removeInterruptedWrites, writeFileAtomic } from './atomic-file.ts';
-import { ensureDir } from './ensure-dir.ts';
+import { checkPrivateDir, ensurePrivateDir } from './private-dir.ts';
+import { readFileNoFollow } from './read-file-no-follow.ts';
 
 /**
  * libcni's result cache on disk (containernetworking/cni libcni/api.go): `<cacheDir>/results/<network>-<containerID>-<ifname>`,
  * directory 0700 and files 0600 because results and args may carry pod details. Writes are atomic.
+ * Every operation first checks that root alone controls the directories (host/private-dir.ts);
+ * files are read without following symlinks, and errors never quote what a file holds.
  */
 export class FileResultCache implements ResultCache {
   readonly dir: string;
+  private readonly cacheDir: string;
+  private readonly uid: number;
 
-  constructor(cacheDir: string) {
+  constructor(cacheDir: string, opts: { uid?: number } = {}) {
+    this.cacheDir = cacheDir;
     this.dir = join(cacheDir, 'results');
+    this.uid = opts.uid ?? process.geteuid?.() ?? 0;
+  }
+
+  /** Before a write: creates what is missing, then checks (host/private-dir.ts). */
+  private async ensure(): Promise<void> {
+    await ensurePrivateDir(this.cacheDir, this.uid, 'cache directory');
+    await ensurePrivateDir(this.dir, this.uid, 'result cache directory');
+  }
+
+  /** Before a read: checks what exists; false when there is nothing to read (nothing is created). */
+  private async readable(): Promise<boolean> {
+    if (!(await checkPrivateDir(this.cacheDir, this.uid, 'cache directory'))) return false;
+    return checkPrivateDir(this.dir, this.uid, 'result cache directory');
   }
 
   async get(key: ResultCacheKey): Promise<ResultCacheRecord | undefined> {
-    const text = await readOptional(join(this.dir, cacheFileName(key)));
+    const name = cacheFileName(key);
+    if (!(await this.readable())) return undefined;
+    const text = await readFileNoFollow(join(this.dir, name));
     return text === undefined ? undefined : decodeCacheRecord(text, key);
   }
 
   /** Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`). */
-  removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+  async removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+    if (!(await this.readable())) return 0;
     return removeInterruptedWrites(this.dir, olderThanMs);
   }
 
   async put(record: ResultCacheRecord): Promise<void> {
-    await ensureDir(this.dir, 0o700);
-    await writeFileAtomic(join(this.dir, cacheFileName(record)), encodeCacheRecord(record), 0o600);
+    const name = cacheFileName(record);
+    await this.ensure();
+    await writeFileAtomic(join(this.dir, name), encodeCacheRecord(record), 0o600);
   }
 
   async delete(key: ResultCacheKey): Promise<void> {
-    await rm(join(this.dir, cacheFileName(key)), { force: true });
+    const name = cacheFileName(key);
+    if (!(await this.readable())) return;
+    await rm(join(this.dir, name), { force: true });
   }
 
   /** Like libcni GetCachedAttachments: sorted, filtered by `-<containerID>-` in the name, unreadable files skipped. */
   async list(containerId?: string): Promise<ResultCacheRecord[]> {
+    if (!(await this.readable())) return [];
     let names: string[];
     try {
       names = (await readdir(this.dir)).sort();
@@ -56,7 +82,7 @@ export class FileResultCache implements ResultCache {
       if (name.startsWith('.')) continue; // temporary files of an interrupted write
       if (containerId !== undefined && !name.includes(`-${containerId}-`)) continue;
       try {
-        const text = await readOptional(join(this.dir, name));
+        const text = await readFileNoFollow(join(this.dir, name));
         const record = text === undefined ? undefined : decodeCacheRecord(text);
         if (record && isListableRecord(record, containerId)) out.push(record);
       } catch {
@@ -64,14 +90,5 @@ export class FileResultCache implements ResultCache {
       }
     }
     return out;
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
   }
 }
