@@ -14,6 +14,7 @@ import { FileResultCache } from '../host/file-result-cache.ts';
 import { FsPluginLocator } from '../host/fs-plugin-locator.ts';
 import { IprouteLinkRemover } from '../host/iproute-link-remover.ts';
 import { IprouteRouteEditor } from '../host/iproute-route-editor.ts';
+import { ProcNodeNetnsCheck } from '../host/proc-node-netns.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
 import type { KubeConnection } from '../k8s/kubeconfig.ts';
 import { inClusterConnection, parseKubeconfig } from '../k8s/kubeconfig.ts';
@@ -106,6 +107,7 @@ export function buildEngineDeps(
     confs: new FileConfSource(),
     lists,
     plans,
+    nodeNetns: new ProcNodeNetnsCheck(),
     routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
     links: new IprouteLinkRemover(),
     log,

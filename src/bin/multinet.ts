@@ -18,7 +18,17 @@ async function main(): Promise<number> {
       import('./engine-deps.ts'),
       import('../host/stderr-logger.ts'),
     ]);
-    const stdin = process.stdin.isTTY ? Buffer.alloc(0) : readStdinSync(fs);
+    let stdin: Buffer;
+    try {
+      stdin = process.stdin.isTTY ? Buffer.alloc(0) : readStdinSync(fs);
+    } catch (err) {
+      // Still a CNI answer: the runtime reads the error object from stdout (CNI spec §5).
+      const details = err instanceof Error ? err.message : String(err);
+      process.stdout.write(
+        `${JSON.stringify({ code: 6, msg: 'multinet: cannot read the configuration on stdin', details })}\n`,
+      );
+      return 1;
+    }
     const out = await runThinPlugin(process.env, stdin, async (config) =>
       buildEngineDeps(config, process.env, stderrLogger(config.logLevel, { component: 'multinet' })),
     );

@@ -89,9 +89,12 @@ export function interfaceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Splits CNI_PATH (":" on Linux), dropping empty entries. */
+/**
+ * Splits CNI_PATH (":" on Linux), dropping empty and relative entries: a relative directory would
+ * be resolved against whatever the working directory of the plugin happens to be.
+ */
 export function parseCniPath(text: string): string[] {
-  return text.split(':').filter((p) => p !== '');
+  return text.split(':').filter((p) => p.startsWith('/'));
 }
 
 /**

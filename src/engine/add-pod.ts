@@ -72,6 +72,13 @@ async function attachPod(
   seen: { pod?: PodInfo },
   signal?: AbortSignal,
 ): Promise<CniResult> {
+  if (req.netns !== '' && (await deps.nodeNetns?.isNodeNetns(req.netns)))
+    throw new EngineError({
+      code: EngineErrorCode.InvalidRequest,
+      pod: label,
+      reason: `CNI_NETNS ${req.netns} is the node's own network namespace: refusing to configure it`,
+      cniCode: CniErrorCode.InvalidNetNs,
+    });
   const indicator = deps.config.readinessIndicatorFile;
   if (indicator && !(await deps.confs.exists(indicator)))
     // Fail fast with "try again later" rather than hold the runtime's call open (Multus polls 45 s).

@@ -46,6 +46,11 @@ export interface LinkRemover {
   removeLink(netns: string, ifName: string, signal?: AbortSignal): Promise<boolean>;
 }
 
+/** Recognises the node's own network namespace, which ADD must never configure (CNI error 8, as skel). */
+export interface NodeNetnsCheck {
+  isNodeNetns(path: string): Promise<boolean>;
+}
+
 export interface EngineDeps {
   config: MultinetConfig;
   cluster: ClusterView | undefined;
@@ -55,6 +60,8 @@ export interface EngineDeps {
   routes: RouteEditor;
   /** For what a plugin leaves behind when both its ADD and its DEL failed (optional). */
   links?: LinkRemover;
+  /** Optional so fakes may leave it out; the real adapters always set it. */
+  nodeNetns?: NodeNetnsCheck;
   log: Logger;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   now(): number;

@@ -3,14 +3,17 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodRef } from '../k8s/cluster-view.ts';
 import { writeFileAtomic } from '../host/atomic-file.ts';
+import { dns1123LabelProblem, dns1123SubdomainProblem } from '../spec/dns-1123.ts';
 import { ManifestClusterView } from './manifest-cluster-view.ts';
 import { parseManifestDocuments } from './manifest-documents.ts';
 
 export const STATUS_SUFFIX = '.network-status.json';
 const MANIFEST = /\.(ya?ml|json)$/;
 
-/** The status file of a pod: beside the manifests, named after the pod. */
+/** The status file of a pod: beside the manifests, named after the pod (never a path outside `dir`). */
 export function statusFileOf(dir: string, pod: { namespace: string; name: string }): string {
+  const problem = dns1123LabelProblem(pod.namespace) ?? dns1123SubdomainProblem(pod.name);
+  if (problem) throw new Error(`pod ${JSON.stringify(`${pod.namespace}/${pod.name}`)}: ${problem}`);
   return join(dir, `${pod.namespace}.${pod.name}${STATUS_SUFFIX}`);
 }
 

@@ -76,6 +76,9 @@ export function runCni(
       }
       resolve({ exitCode: code ?? -1, stdout, stderr, json });
     });
+    // A plugin may exit before reading all of stdin (an oversized config): like Go's os/exec,
+    // which libcni uses, the runtime ignores EPIPE on stdin and reads the answer.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(call.config));
   });
 }
