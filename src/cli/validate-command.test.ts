@@ -288,3 +288,27 @@ metadata:
     ok(/cannot read .*no-such\.yaml: no such file or directory/.test(out) && !/ENOENT/.test(out), out);
   });
 });
+
+describe('runValidate: multinet itself as a delegate', () => {
+  it('reports multinet as type or ipam.type, as the engine refuses it', () => {
+    const nad = (name: string, config: Record<string, unknown>) =>
+      `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {namespace: t, name: ${name}}\nspec:\n  config: '${JSON.stringify({ cniVersion: '1.0.0', name, ...config })}'\n`;
+    const out = validate(
+      [
+        nad('a', { type: 'multinet', binDirs: ['/bin'] }),
+        nad('b', { type: 'macvlan', ipam: { type: 'multinet-shim' } }),
+      ].join('---\n'),
+    );
+    deepStrictEqual(out.exitCode, 1);
+    ok(
+      out.lines.some((l) =>
+        /NetworkAttachmentDefinition t\/a: spec\.config type: "multinet": multinet's own/.test(l),
+      ),
+      out.lines.join('\n'),
+    );
+    ok(
+      out.lines.some((l) => /t\/b: spec\.config ipam\.type: "multinet-shim"/.test(l)),
+      out.lines.join('\n'),
+    );
+  });
+});

@@ -11,6 +11,8 @@ import { EngineError } from '../engine/engine-error.ts';
 import { assignInterfaceNames } from '../engine/plan-attachments.ts';
 import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
+import { findRefusedType } from '../cni/refused-plugin-types.ts';
+import { refusedDelegateTypes } from '../engine/own-plugin-types.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
 import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
 import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';
@@ -185,7 +187,16 @@ function validateDefinition(
     def = parseNetworkDefinition(object);
     if (def.config === undefined) return []; // the node's configuration directory supplies it (§3.4.1)
     const resolved = resolveDelegateConfig(def, []);
-    const routes = defaultRoutesIn(parseNetworkConfig(resolved.configText));
+    const list = parseNetworkConfig(resolved.configText);
+    const own = findRefusedType(list, refusedDelegateTypes());
+    if (own)
+      return [
+        problem(
+          `spec.config ${own.key}`,
+          `${quoteValue(own.type)}: multinet's own plugin types are never delegates`,
+        ),
+      ];
+    const routes = defaultRoutesIn(list);
     if (routes.length > 0) {
       findings.defaultRoutes.set(`${def.namespace}/${def.name}`, routes);
       warn('spec.config', definitionDefaultRouteWarning(routes));
