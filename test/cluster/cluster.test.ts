@@ -7,22 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { missingRuntimePrerequisite } from '../support/containerd.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
-import { REPO_ROOT } from '../support/control-plane.ts';
+import { missingClusterPrerequisite } from './cluster-prerequisites.ts';
 import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
 import { runLateNadScenario } from './scenario-late-nad.ts';
 import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
 
-const TOOLS = ['kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'kube-apiserver', 'etcd'];
-const missing =
-  (await missingRuntimePrerequisite()) ??
-  TOOLS.map((t) => join(REPO_ROOT, 'tools/bin', t))
-    .find((p) => !existsSync(p))
-    ?.concat(' missing: run tools/build.sh') ??
-  (existsSync('/bin/busybox') ? undefined : 'busybox-static not installed (scripts/setup.sh installs it)');
+const missing = await missingClusterPrerequisite();
 
 describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
   let cluster: Cluster;

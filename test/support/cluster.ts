@@ -79,10 +79,12 @@ export async function teardownCluster(state: ClusterState | undefined = readClus
   await sweepCluster(state?.nodes.map((n) => n.holder) ?? [], state?.mountPoints ?? []);
   if (state) {
     await rm(state.dir, { recursive: true, force: true });
-    if (state.watchdogPid && state.watchdogPid !== process.pid && isAlive(state.watchdogPid))
-      await stopGroup(state.watchdogPid, 0);
     await removeClusterState();
     releaseClusterLock(state.lockPid);
+    // Last, and never when the watchdog is the one tearing down (it runs `down` as our parent
+    // through tsx): killing its group would kill this process before it finished.
+    const w = state.watchdogPid;
+    if (w && w !== process.pid && w !== process.ppid && isAlive(w)) await stopGroup(w, 0);
   }
 }
 
