@@ -45,7 +45,7 @@ describe('multinet daemon under a burst of concurrent ADDs', { timeout: 120_000 
       t,
       topo,
       setup,
-      { maxConcurrentRequests: BURST },
+      { maxConcurrentRequests: BURST, maxConcurrentRequestsPerNamespace: BURST },
       {
         command: [
           process.execPath,
