@@ -51,9 +51,9 @@ describe('validate --config: the tenant policy', () => {
     const { lines, exitCode } = runValidate([file], { options });
     assert.equal(exitCode, 1);
     assert.deepEqual(lines, [
-      'm.yaml: NetworkAttachmentDefinition team-a/hd: spec.config: the tenant policy refuses config type "host-device": neither tenantPolicy.allowedTypes nor tenantPolicy.rules[0] for namespace "team-a" allows type "host-device"',
+      'm.yaml: NetworkAttachmentDefinition team-a/hd: spec.config: the tenant policy refuses config type "host-device": type "host-device" is in neither tenantPolicy.allowedTypes nor the types of tenantPolicy.rules[0] (the rules for namespace "team-a")',
       'm.yaml: NetworkAttachmentDefinition team-a/copy: spec.config: the tenant policy refuses CNI network name "podnet": the name of the cluster network, of a defaultNetworks network, of a file in confDir or of tenantPolicy.reservedNetworkNames is reserved to the administrator (the name keys IPAM pools and caches)',
-      `m.yaml: Pod team-a/web: metadata.annotations["k8s.v1.cni.cncf.io/networks"]: network kube-system/pm: the tenant policy refuses the pod's portMappings hostPort 22: tenantPolicy.rules[0] for namespace "team-a" allows hostPorts 22`,
+      `m.yaml: Pod team-a/web: metadata.annotations["k8s.v1.cni.cncf.io/networks"]: network kube-system/pm: the tenant policy refuses the pod's portMappings hostPort 22: 22 is not in the hostPorts of tenantPolicy.rules[0] (the rules for namespace "team-a")`,
     ]);
   });
 
@@ -103,7 +103,7 @@ describe('explain --config: the tenant policy', () => {
         ['(cluster default network)', undefined],
         [
           'team-a/hd',
-          'the tenant policy refuses config type "host-device": neither tenantPolicy.allowedTypes nor tenantPolicy.rules[0] for namespace "team-a" allows type "host-device"',
+          'the tenant policy refuses config type "host-device": type "host-device" is in neither tenantPolicy.allowedTypes nor the types of tenantPolicy.rules[0] (the rules for namespace "team-a")',
         ],
         ['team-a/mv', undefined],
       ],

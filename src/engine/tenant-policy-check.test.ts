@@ -68,15 +68,24 @@ describe('tenant policy: what an untrusted namespace may name', () => {
   it('refuses types no rule allows, in every plugin of a list and in ipam', () => {
     const v = check(subject('team-a', conf({ type: 'macvlan', master: 'ens1', ipam: { type: 'dhcp' } })));
     assert.equal(v?.what, 'plugins[0].ipam type "dhcp"');
-    assert.match(
+    assert.equal(
       v!.rule,
-      /tenantPolicy\.rules\[0\], rules\[1\], rules\[2\] for namespace "team-a" allows type "dhcp"/,
+      'type "dhcp" is in neither tenantPolicy.allowedTypes nor the types of tenantPolicy.rules[0], rules[1], rules[2] (the rules for namespace "team-a")',
     );
     const b = check(subject('team-b', conf({ type: 'ptp' })));
-    assert.match(b!.rule, /rules\[1\], rules\[2\] for namespace "team-b"/);
+    assert.match(b!.rule, /rules\[1\], rules\[2\] \(the rules for namespace "team-b"\)$/);
     assert.match(
       check(subject('team-z', conf({ type: 'ptp' })))!.rule,
-      /^neither .* nor tenantPolicy\.rules\[2\] for/,
+      /nor the types of tenantPolicy\.rules\[2\] \(the rules for namespace "team-z"\)$/,
+    );
+    const none = parseTenantPolicy({ rules: [{ namespaces: ['team-a'], masters: ['ens1'] }] }, []);
+    assert.equal(
+      findPolicyViolation(none, subject('team-b', conf({ type: 'ptp' })), reserved)?.rule,
+      'type "ptp" is not in tenantPolicy.allowedTypes, and no rule of tenantPolicy.rules names namespace "team-b"',
+    );
+    assert.equal(
+      findPolicyViolation(none, subject('team-a', conf({ type: 'macvlan', master: 'ens2' })), reserved)?.rule,
+      'type "macvlan" is in neither tenantPolicy.allowedTypes nor the types of tenantPolicy.rules[0] (the rules for namespace "team-a")',
     );
     const list = JSON.stringify({
       cniVersion: '1.0.0',

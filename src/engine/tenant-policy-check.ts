@@ -68,7 +68,8 @@ function portAllowed(pattern: string, port: number): boolean {
 
 class Checker {
   private readonly rules: TenantRule[];
-  private readonly ruleNames: string;
+  /** Which rules apply, in words: `tenantPolicy.rules[0], rules[2] (the rules for namespace "a")`. */
+  private readonly applying: string;
 
   constructor(
     private readonly policy: TenantPolicy,
@@ -77,24 +78,27 @@ class Checker {
     const indexed = policy.rules.map((r, i) => [r, i] as const);
     const applying = indexed.filter(([r]) => r.namespaces.some((p) => matchesPattern(p, namespace)));
     this.rules = applying.map(([r]) => r);
-    this.ruleNames = applying.length
-      ? `tenantPolicy.rules[${applying.map(([, i]) => i).join('], rules[')}]`
-      : 'no rule of tenantPolicy.rules';
+    this.applying = applying.length
+      ? `tenantPolicy.rules[${applying.map(([, i]) => i).join('], rules[')}] (the rules for namespace "${namespace}")`
+      : '';
   }
 
   typeRefusal(type: string): string | undefined {
     if (this.policy.allowedTypes.some((p) => matchesPattern(p, type))) return undefined;
     if (this.rules.some((r) => r.types.some((p) => matchesPattern(p, type)))) return undefined;
-    return `neither tenantPolicy.allowedTypes nor ${this.ruleNames} for namespace "${this.namespace}" allows type "${type}"`;
+    return this.applying
+      ? `type "${type}" is in neither tenantPolicy.allowedTypes nor the types of ${this.applying}`
+      : `type "${type}" is not in tenantPolicy.allowedTypes, and no rule of tenantPolicy.rules names namespace "${this.namespace}"`;
   }
 
   resourceRefusal(kind: ResourceKind, value: string | number): string | undefined {
     const ok = this.rules.some((r) =>
       r[kind].some((p) => (typeof value === 'number' ? portAllowed(p, value) : matchesPattern(p, value))),
     );
-    return ok
-      ? undefined
-      : `${this.ruleNames} for namespace "${this.namespace}" allows ${kind} ${JSON.stringify(value)}`;
+    if (ok) return undefined;
+    return this.applying
+      ? `${JSON.stringify(value)} is not in the ${kind} of ${this.applying}`
+      : `no rule of tenantPolicy.rules names namespace "${this.namespace}", so no ${kind} are allowed`;
   }
 }
 

@@ -300,7 +300,7 @@ describe('a hostile tenant: cni-args, confDir files, the tenant policy', { timeo
         'TENANT_POLICY_FORBIDDEN',
         'team-b/atk-b-ports',
         "the pod's portMappings hostPort 18080",
-        'no rule of tenantPolicy.rules for namespace "team-b"',
+        'no rule of tenantPolicy.rules names namespace "team-b", so no hostPorts are allowed',
       );
 
       // What the rule allows still works: a macvlan on the allowed master.
