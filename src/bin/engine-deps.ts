@@ -30,8 +30,17 @@ type Env = Record<string, string | undefined>;
 /** The API connection: multinet's `kubeconfig` option, else the in-cluster ServiceAccount, else none. */
 export function kubeConnection(config: MultinetConfig, env: Env): KubeConnection | undefined {
   const read = (p: string) => readFileSync(p);
-  if (config.kubeconfig)
-    return parseKubeconfig(readFileSync(config.kubeconfig, 'utf8'), config.kubeconfig, read);
+  if (config.kubeconfig) {
+    const conn = parseKubeconfig(readFileSync(config.kubeconfig, 'utf8'), config.kubeconfig, read);
+    // An exec credential plugin inherits the process environment, as under kubectl.
+    if (conn.exec)
+      conn.exec.baseEnv = Object.fromEntries(
+        Object.entries(env).filter(
+          (e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('CNI_'),
+        ),
+      );
+    return conn;
+  }
   if (env['KUBERNETES_SERVICE_HOST'] && env['KUBERNETES_SERVICE_PORT'])
     return inClusterConnection(env['KUBERNETES_SERVICE_HOST'], env['KUBERNETES_SERVICE_PORT'], read);
   return undefined;

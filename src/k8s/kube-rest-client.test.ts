@@ -102,6 +102,40 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('authenticates with an exec credential plugin, and runs it again on a 401', async () => {
+    // A real plugin (a shell script) run as kubectl would: it prints an ExecCredential.
+    const plugin = join(dir, 'get-token');
+    const counter = join(dir, 'get-token.count');
+    await writeFile(counter, '');
+    await writeFile(
+      plugin,
+      `#!/bin/sh\necho x >> ${counter}\nn=$(wc -l < ${counter})\n` +
+        `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-'$n'"}}'\n`,
+      { mode: 0o755 },
+    );
+    let valid = 'exec-1';
+    handler = (req, res) =>
+      req.headers.authorization === `Bearer ${valid}`
+        ? json(res, 200, pod('a', '1'))
+        : json(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] };
+    const client = new KubeRestClient(connection({ exec }));
+    try {
+      const view = new KubernetesClusterView(client);
+      assert.equal((await view.getPod('ns', 'a'))?.uid, 'uid-a');
+      assert.equal((await view.getPod('ns', 'a'))?.uid, 'uid-a');
+      assert.equal(
+        readFileSync(counter, 'utf8').split('\n').filter(Boolean).length,
+        1,
+        'the token is cached',
+      );
+      valid = 'exec-2'; // revoked: the 401 makes the client run the plugin again
+      assert.equal((await view.getPod('ns', 'a'))?.uid, 'uid-a');
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses an answer larger than its bound', async () => {
     handler = (_req, res) => json(res, 200, { items: ['x'.repeat(64 * 1024)] });
     const client = new KubeRestClient(connection(), { maxResponseBytes: 16 * 1024 });

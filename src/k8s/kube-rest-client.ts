@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { ExecCredentialSource, type ExecRunner } from './exec-credential.ts';
 import type { KubeConnection } from './kubeconfig.ts';
 
 export interface KubeResponse {
@@ -29,6 +30,7 @@ export type RequestObserver = (verb: string, path: string, status: number) => vo
 export class KubeRestClient {
   private readonly agent: Agent;
   private token: string | undefined;
+  private readonly execSource: ExecCredentialSource | undefined;
   private tokenMtime = 0;
 
   constructor(
@@ -39,6 +41,8 @@ export class KubeRestClient {
       keepAlive?: boolean;
       maxResponseBytes?: number;
       maxWatchLineBytes?: number;
+      /** Runs exec credential plugins (tests script one). */
+      execRunner?: ExecRunner;
     } = {},
   ) {
     this.agent = new Agent({
@@ -51,6 +55,12 @@ export class KubeRestClient {
       ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}),
     });
     this.token = conn.token;
+    if (conn.exec) this.execSource = new ExecCredentialSource(conn.exec, opts.execRunner);
+  }
+
+  /** The bearer token: from the exec plugin when the kubeconfig has one, else token/tokenFile. */
+  private async authToken(force = false): Promise<string | undefined> {
+    return this.execSource ? this.execSource.token(force) : this.bearer(force);
   }
 
   private bearer(force = false): string | undefined {
@@ -81,10 +91,10 @@ export class KubeRestClient {
     contentType = 'application/json',
     signal?: AbortSignal,
   ): Promise<KubeResponse> {
-    const token = this.bearer();
+    const token = await this.authToken();
     const res = await this.send(method, path, body, contentType, token, signal);
-    if (res.status !== 401 || !this.conn.tokenFile) return res;
-    const fresh = this.bearer(true);
+    if (res.status !== 401 || (!this.conn.tokenFile && !this.execSource)) return res;
+    const fresh = await this.authToken(true);
     return fresh === token ? res : this.send(method, path, body, contentType, fresh, signal);
   }
 
@@ -150,14 +160,14 @@ export class KubeRestClient {
    * A GET whose body is handed over chunk by chunk (with the status) instead of collected: the
    * informer's LIST, whose pages can be large. Resolves with the status when the body ended.
    */
-  stream(
+  async stream(
     path: string,
     onChunk: (chunk: Buffer, status: number) => void,
     signal?: AbortSignal,
   ): Promise<number> {
     const url = new URL(path, this.conn.server);
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = this.bearer();
+    const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
     return new Promise((resolvePromise, reject) => {
       const req = request(
@@ -195,10 +205,10 @@ export class KubeRestClient {
   }
 
   /** Streams a watch: calls `onLine` for every JSON line until the server or `signal` ends it. */
-  watch(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number> {
+  async watch(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number> {
     const url = new URL(path, this.conn.server);
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = this.bearer();
+    const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
     return new Promise((resolvePromise, reject) => {
       const req = request(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {

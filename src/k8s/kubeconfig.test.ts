@@ -39,8 +39,13 @@ test('each kubeconfig key that would change how we connect and that we do not im
   const cases: [string, string, RegExp][] = [
     [
       '',
-      ', exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}',
-      /user "u" key "exec": exec credential/,
+      ', exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}',
+      /exec: apiVersion must be client\.authentication\.k8s\.io\/v1,/,
+    ],
+    [
+      '',
+      ', exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, interactiveMode: Always}',
+      /interactiveMode Always/,
     ],
     ['', ', auth-provider: {name: gcp}', /user "u" key "auth-provider"/],
     ['', ', username: admin', /user "u" key "username": basic authentication/],
@@ -57,4 +62,21 @@ test('tls-server-name is carried to the connection (checked against the server c
   );
   assert.equal(conn.tlsServerName, 'api.internal');
   assert.equal(conn.token, 'abc');
+});
+
+test('an exec credential plugin is read: command relative to the kubeconfig, args, env', () => {
+  const conn = parseKubeconfig(
+    kubeconfig(
+      '',
+      ', exec: {apiVersion: client.authentication.k8s.io/v1, command: ./bin/get-token, args: [--x], env: [{name: A, value: b}]}',
+    ),
+    '/etc/kube/k',
+    () => Buffer.alloc(0),
+  );
+  assert.deepEqual(conn.exec, {
+    apiVersion: 'client.authentication.k8s.io/v1',
+    command: '/etc/kube/bin/get-token',
+    args: ['--x'],
+    env: [{ name: 'A', value: 'b' }],
+  });
 });

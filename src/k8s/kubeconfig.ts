@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, YAMLError } from 'yaml';
+import { EXEC_API_VERSION, type ExecConfig } from './exec-credential.ts';
 
 /** How to reach and authenticate to the API server, from a kubeconfig or the in-cluster files. */
 export interface KubeConnection {
@@ -13,6 +14,8 @@ export interface KubeConnection {
   insecureSkipTlsVerify: boolean;
   /** The name to check the server's certificate against, when it is not the URL's host. */
   tlsServerName?: string;
+  /** A credential plugin that prints bearer tokens (client.authentication.k8s.io/v1). */
+  exec?: ExecConfig;
 }
 
 /**
@@ -21,7 +24,6 @@ export interface KubeConnection {
  * from a 401 (or a connection to the wrong place) much later.
  */
 const UNSUPPORTED_USER_KEYS: Record<string, string> = {
-  exec: 'exec credential plugins are not supported: give a token, tokenFile or client certificate',
   'auth-provider': 'auth-provider plugins are not supported: give a token, tokenFile or client certificate',
   username: 'basic authentication is not supported by the API server since Kubernetes 1.19',
   password: 'basic authentication is not supported by the API server since Kubernetes 1.19',
@@ -83,9 +85,43 @@ export function parseKubeconfig(text: string, path: string, readFile: (p: string
   if (user['client-key-data']) conn.key = data(user['client-key-data']);
   else if (user['client-key']) conn.key = file(user['client-key']);
   if (typeof user['token'] === 'string') conn.token = user['token'];
+  if (user['exec'] !== undefined && user['exec'] !== null)
+    conn.exec = parseExec(user['exec'], base, `kubeconfig ${path}: user "${String(context['user'])}" exec`);
   if (typeof user['tokenFile'] === 'string')
     conn.tokenFile = isAbsolute(user['tokenFile']) ? user['tokenFile'] : resolve(base, user['tokenFile']);
   return conn;
+}
+
+function parseExec(value: unknown, base: string, where: string): ExecConfig {
+  if (typeof value !== 'object' || value === null) throw new Error(`${where}: must be a mapping`);
+  const e = value as Obj;
+  if (e['apiVersion'] !== EXEC_API_VERSION)
+    throw new Error(
+      `${where}: apiVersion must be ${EXEC_API_VERSION}, got ${JSON.stringify(e['apiVersion'])}`,
+    );
+  const command = e['command'];
+  if (typeof command !== 'string' || command === '') throw new Error(`${where}: command must be a string`);
+  if (e['interactiveMode'] === 'Always')
+    throw new Error(`${where}: interactiveMode Always needs a person at a terminal; multinet has none`);
+  const args = e['args'] ?? [];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
+    throw new Error(`${where}: args must be a list of strings`);
+  const env = e['env'] ?? [];
+  if (
+    !Array.isArray(env) ||
+    !env.every(
+      (v) => typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.value === 'string',
+    )
+  )
+    throw new Error(`${where}: env must be a list of {name, value} strings`);
+  // As kubectl: a command with a path separator is relative to the kubeconfig; else looked up in PATH.
+  const resolved = command.includes('/') && !isAbsolute(command) ? resolve(base, command) : command;
+  return {
+    apiVersion: EXEC_API_VERSION,
+    command: resolved,
+    args: args as string[],
+    env: (env as { name: string; value: string }[]).map(({ name, value }) => ({ name, value })),
+  };
 }
 
 /**
