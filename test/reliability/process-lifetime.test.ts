@@ -69,7 +69,7 @@ function slowScene(t: Parameters<typeof FaultScene.create>[0], subnet: number) {
   }));
 }
 
-describe('delegates die with the process that started them', { timeout: 180_000 }, () => {
+describe('delegates die with the process that started them', { timeout: 600_000 }, () => {
   scenario('thin: the runtime kills the plugin while a slow delegate runs; DEL leaves nothing', async (t) => {
     const s = await slowScene(t, 161);
     const pods: PodNs[] = [];
