@@ -4,9 +4,12 @@
  * order; multinet installed as a user installs it. docs/cluster.md says how it is built.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
 import { missingClusterPrerequisite } from './cluster-prerequisites.ts';
@@ -16,12 +19,31 @@ import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
 
 const missing = await missingClusterPrerequisite();
+const run = promisify(execFile);
+/** The kubelet's three (real-node.md), and forwarding: none may change on the host. */
+const HOST_SYSCTLS = ['kernel/panic', 'kernel/panic_on_oops', 'vm/overcommit_memory', 'net/ipv4/ip_forward'];
+
+/** What the cluster must leave as it is on the host: sysctls, eth0, routes not on its own links. */
+async function hostView(): Promise<Record<string, string>> {
+  const view: Record<string, string> = {};
+  for (const k of HOST_SYSCTLS) view[k] = (await readFile(`/proc/sys/${k}`, 'utf8')).trim();
+  view['eth0'] = await run('ip', ['-o', 'addr', 'show', 'dev', 'eth0']).then(
+    (r) => r.stdout,
+    () => 'no eth0',
+  );
+  const routes = (await run('ip', ['-o', 'route'])).stdout.split('\n');
+  view['routes'] = routes.filter((r) => r && !/ dev mnc-/.test(r)).join('\n');
+  return view;
+}
 
 describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
   let cluster: Cluster;
   const deleted: DeletedSandbox[] = [];
 
+  let hostBefore: Record<string, string>;
+
   before(async () => {
+    hostBefore = await hostView();
     const t0 = Date.now();
     cluster = await startCluster();
     console.log(`# cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -56,6 +78,10 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it('6. late NAD: NETWORK_NOT_FOUND and AddNetworkFailed first, Running once the NAD exists', async (t) => {
     await runLateNadScenario(t, cluster);
+  });
+
+  it("the host keeps its sysctls (the kubelet's three, ip_forward), eth0 and routes", async () => {
+    assert.deepEqual(await hostView(), hostBefore);
   });
 
   it("7. sandbox GC: the kubelet's two extra DELs per sandbox succeed and leak nothing", async (t) => {
