@@ -153,18 +153,19 @@ export function parseDaemonConfig(text: string): DaemonConfig {
         }
       : undefined,
   };
-  // Defaults: half the slots and a quarter of the queue, so that one namespace leaves the rest to others.
+  // Defaults: all but a quarter of the slots and half the queue, so that one namespace always
+  // leaves some to the others while a burst of one namespace (a node reboot) keeps most of them.
   cfg.maxConcurrentRequestsPerNamespace = integer(
     obj,
     'maxConcurrentRequestsPerNamespace',
-    Math.max(1, Math.floor(cfg.maxConcurrentRequests / 2)),
+    Math.max(1, cfg.maxConcurrentRequests - Math.floor(cfg.maxConcurrentRequests / 4)),
     1,
     cfg.maxConcurrentRequests,
   );
   cfg.maxQueuedRequestsPerNamespace = integer(
     obj,
     'maxQueuedRequestsPerNamespace',
-    Math.floor(cfg.maxQueuedRequests / 4),
+    Math.floor(cfg.maxQueuedRequests / 2),
     0,
     cfg.maxQueuedRequests,
   );

@@ -7,15 +7,15 @@ const daemon = (extra: Record<string, unknown>) =>
   parseDaemonConfig(JSON.stringify({ clusterNetwork: 'cluster-net', ...extra }));
 
 describe('resource limits (issue 10 #2, #3, #9)', () => {
-  it('defaults: 64 KiB configs, half the slots and a quarter of the queue per namespace, 32 metrics connections', () => {
+  it('defaults: 64 KiB configs, all but a quarter of the slots and half the queue per namespace, 32 metrics connections', () => {
     const c = daemon({});
     assert.equal(c.engine.maxNetworkConfigBytes, 65536);
-    assert.equal(c.maxConcurrentRequestsPerNamespace, 16);
-    assert.equal(c.maxQueuedRequestsPerNamespace, 64);
+    assert.equal(c.maxConcurrentRequestsPerNamespace, 24);
+    assert.equal(c.maxQueuedRequestsPerNamespace, 128);
     assert.equal(c.metricsMaxConnections, 32);
     const small = daemon({ maxConcurrentRequests: 1, maxQueuedRequests: 3 });
     assert.equal(small.maxConcurrentRequestsPerNamespace, 1);
-    assert.equal(small.maxQueuedRequestsPerNamespace, 0);
+    assert.equal(small.maxQueuedRequestsPerNamespace, 1);
   });
 
   it('takes valid values and refuses others naming the key', () => {

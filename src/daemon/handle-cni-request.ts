@@ -124,7 +124,9 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
   if (!release) {
     aborts?.end();
     ctx.observe?.(label, 'rejected', 0);
-    const own = ctx.limiter.keyFull(namespace);
+    // Name the namespace's share only when it, not the whole daemon, is what is used up.
+    const full = ctx.limiter.inFlight >= ctx.limiter.max && ctx.limiter.queued >= ctx.limiter.maxQueued;
+    const own = !full && ctx.limiter.keyFull(namespace);
     ctx.log.warn(
       { command, containerId: request.env['CNI_CONTAINERID'], namespace, max: ctx.limiter.max, own },
       own ? 'namespace over its share' : 'saturated',
