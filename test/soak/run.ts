@@ -24,36 +24,33 @@ const { values } = parseArgs({
     report: { type: 'string', default: join(REPO_ROOT, 'test/soak/REPORT.md') },
     'skip-storm': { type: 'boolean', default: false },
     'skip-fuzz': { type: 'boolean', default: false },
+    /** One phase at a time (a busy machine: parallel lanes only slow each other down). */
+    serial: { type: 'boolean', default: false },
   },
 });
 const cycles = Number(values.cycles);
 const fuzz = Number(values.fuzz);
 if (!(cycles > 0) || !(fuzz > 0)) throw new Error('--cycles and --fuzz take positive numbers');
 
+const STORM = {
+  name: 'storm',
+  files: ['test/reliability/storm.test.ts'],
+  env: {
+    MULTINET_STORM_CYCLES: String(cycles),
+    ...(values.seed ? { MULTINET_STORM_SEED: values.seed } : {}),
+  },
+};
+const FUZZ_RECORDS = { name: 'fuzz: records', files: ['test/reliability/record-fuzz.test.ts'], env: {} };
+const FUZZ_DAEMON = {
+  name: 'fuzz: daemon requests',
+  files: ['test/reliability/daemon-http.test.ts'],
+  env: {},
+};
+const FUZZ_INPUT = { name: 'fuzz: input', files: ['test/reliability/input-fuzz.test.ts'], env: {} };
+const storm = values['skip-storm'] ? [] : [STORM];
+const fuzzes = values['skip-fuzz'] ? [] : [FUZZ_RECORDS, FUZZ_DAEMON, FUZZ_INPUT];
 /** Lanes run side by side (the storm mostly waits on plugins; the fuzz mostly computes). */
-const LANES: { name: string; files: string[]; env: Record<string, string> }[][] = [
-  values['skip-storm']
-    ? []
-    : [
-        {
-          name: 'storm',
-          files: ['test/reliability/storm.test.ts'],
-          env: {
-            MULTINET_STORM_CYCLES: String(cycles),
-            ...(values.seed ? { MULTINET_STORM_SEED: values.seed } : {}),
-          },
-        },
-      ],
-  values['skip-fuzz']
-    ? []
-    : [{ name: 'fuzz: input', files: ['test/reliability/input-fuzz.test.ts'], env: {} }],
-  values['skip-fuzz']
-    ? []
-    : [
-        { name: 'fuzz: records', files: ['test/reliability/record-fuzz.test.ts'], env: {} },
-        { name: 'fuzz: daemon requests', files: ['test/reliability/daemon-http.test.ts'], env: {} },
-      ],
-];
+const LANES = values.serial ? [[...storm, ...fuzzes]] : [storm, fuzzes.slice(2), fuzzes.slice(0, 2)];
 
 interface Phase {
   name: string;
