@@ -176,14 +176,16 @@ describe('hostile definitions and pods (local mode, real daemon and plugins)', {
         master: 'ens1',
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.132.1.0/24' }]], dataDir: s.topo.dataDir },
       };
-      const big = JSON.stringify({ cniVersion: '1.0.0', type: 'macvlan', pad: 'x'.repeat(3 << 20) });
+      // 1.5 MiB: over maxNetworkConfigBytes and the delegate bound, within local mode's 2 MiB manifests.
+      const big = JSON.stringify({ cniVersion: '1.0.0', type: 'macvlan', pad: 'x'.repeat(1536 << 10) });
       await writeManifests(s, 'a-nads.yaml', [
         nad('ns1', 'mv', mv),
         nad('ns1', 'big', big),
         nad(
           'ns1',
           'deep',
-          `{"cniVersion":"1.0.0","type":"macvlan","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+          // 60 KB, under maxNetworkConfigBytes: refused for its nesting, not its size.
+          `{"cniVersion":"1.0.0","type":"macvlan","x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
         ),
       ]);
       // A manifest over the size limit, a billion-laughs alias bomb, a 200,000-deep YAML flow.
@@ -231,7 +233,7 @@ describe('hostile definitions and pods (local mode, real daemon and plugins)', {
         );
       const podNs = await s.topo.addPod();
       const expect: [string, number, RegExp][] = [
-        ['big', 7, /3145776 bytes; the limit is 1048576/],
+        ['big', 7, /1572912 bytes; the limit is 65536 \(maxNetworkConfigBytes\)/],
         ['deep', 7, /nests deeper than 64 levels/],
         ['huge', 7, /not found/],
         ['bomb', 7, /not found/],
