@@ -207,5 +207,39 @@ export async function buildShimCandidates(dir: string, log: (s: string) => void)
       return { command: [exe], files: [exe] };
     }),
   );
+  // The shipped shim's one request is a raw socket write (src/shim/raw-unix-post.ts); these are
+  // the same shim with node:http's client instead (bench/shim-http-entry.ts), for comparison.
+  const httpEntry = join(REPO_ROOT, 'bench/shim-http-entry.ts');
+  const httpBundle = join(dir, 'multinet-shim-http.js');
+  builds.push(
+    await attempt('node-bundle-http', 'node + bundled JS, node:http client', async () => {
+      await run(
+        join(REPO_ROOT, 'node_modules/.bin/esbuild'),
+        [
+          httpEntry,
+          '--bundle',
+          '--platform=node',
+          '--target=node20',
+          '--format=iife',
+          '--minify',
+          '--legal-comments=none',
+          `--outfile=${httpBundle}`,
+        ],
+        { cwd: REPO_ROOT, timeout: 60_000 },
+      );
+      return { command: [node, httpBundle], files: [httpBundle] };
+    }),
+  );
+  builds.push(
+    await attempt('bun-compile-http', 'bun build --compile, node:http client', async () => {
+      if (bun instanceof Error) throw bun;
+      const exe = join(dir, 'multinet-shim-bun-http');
+      await run(bun, ['build', '--compile', '--minify', httpEntry, '--outfile', exe], {
+        cwd: REPO_ROOT,
+        timeout: 120_000,
+      });
+      return { command: [exe], files: [exe] };
+    }),
+  );
   return builds;
 }
