@@ -87,14 +87,19 @@ async function lockFor(deps: ThinDeps, req: CniRequest): Promise<HeldContainerLo
       {
         code: EngineErrorCode.CacheFailed,
         pod: podLabel(podIdentityFromArgs(req.args), req.containerId),
-        reason:
-          err instanceof ContainerLockTimeout
-            ? `${err.message}; try again later`
-            : `cannot lock the container in the cache directory: ${err instanceof Error ? err.message : String(err)}`,
+        reason: lockFailure(err),
         retryable: err instanceof ContainerLockTimeout,
         ...(err instanceof ContainerLockTimeout ? {} : { cniCode: CniErrorCode.IoFailure }),
       },
       { cause: err },
     );
   }
+}
+
+function lockFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ContainerLockTimeout) return `${message}; try again later`;
+  // A cache directory others could write to: said as the plan and result caches say it.
+  if ((err as { code?: unknown }).code === 'UNTRUSTED_DIRECTORY') return message;
+  return `cannot lock the container in the cache directory: ${message}`;
 }

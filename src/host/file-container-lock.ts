@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { lstat, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir } from './ensure-dir.ts';
+import { ensurePrivateDir } from './private-dir.ts';
 
 const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -31,7 +31,8 @@ export class ContainerLockTimeout extends Error {
 
 /**
  * Serialises calls for one container across processes (thin mode: every CNI call is its own
- * process). The lock is flock(2) on `<cacheDir>/locks/<containerID>`, held by an open file
+ * process). The lock is flock(2) on `<cacheDir>/locks/<containerID>` (both directories pass
+ * host/private-dir.ts first: nothing is created in one others could write to), held by an open file
  * description of *this* process: Node has no flock, so util-linux flock(1) is started with that
  * descriptor as its fd 3, locks it and exits; the lock stays with the description, which only we
  * still hold. The kernel drops it when we close it or die (SIGKILL included): a killed holder
@@ -41,18 +42,22 @@ export class ContainerLockTimeout extends Error {
  */
 export class FileContainerLocks {
   private readonly dir: string;
+  private readonly uid: number;
 
   constructor(
-    cacheDir: string,
-    private readonly opts: ContainerLockOptions = {},
+    private readonly cacheDir: string,
+    private readonly opts: ContainerLockOptions & { uid?: number } = {},
   ) {
     this.dir = join(cacheDir, 'locks');
+    this.uid = opts.uid ?? process.geteuid?.() ?? 0;
   }
 
   async acquire(containerId: string): Promise<HeldContainerLock> {
     if (!SAFE_ID.test(containerId) || containerId.length > 256)
       throw new Error(`invalid container ID "${containerId.slice(0, 80)}"`);
-    await ensureDir(this.dir, 0o700);
+    // The same trust check as the plan and result caches, before anything is created in it.
+    await ensurePrivateDir(this.cacheDir, this.uid, 'cache directory');
+    await ensurePrivateDir(this.dir, this.uid, 'lock directory');
     const path = join(this.dir, containerId);
     const waitMs = this.opts.waitMs ?? 120_000;
     const deadline = Date.now() + waitMs;

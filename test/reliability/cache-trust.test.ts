@@ -115,6 +115,31 @@ describe(
       },
     );
 
+    scenario('a refused cache directory gets no lock directory or lock file either', async (t) => {
+      const { s, thin } = await thinScene(t, 165);
+      const pod = await s.topo.addPod();
+      // Thin mode locks the container first: the lock directory must pass the same check.
+      const cacheDir = join(s.topo.tmpDir, 'open-cache');
+      await mkdir(cacheDir, { mode: 0o777 });
+      await chmod(cacheDir, 0o777);
+      for (const command of ['ADD', 'DEL', 'CHECK'] as const) {
+        const out = cniError(await thin(command, 'l1', pod, cacheDir));
+        assert.equal(out.code, 5, `${command}: ${out.details}`);
+        assert.match(out.details, /cache directory .*open-cache is writable by group or others \(mode 777\)/);
+        assert.doesNotMatch(out.details, /cannot lock/, 'said as the plan and result caches say it');
+      }
+      assert.deepEqual(await readdir(cacheDir), [], 'nothing was created in the refused directory');
+      // A lock directory others may write to (the cache directory itself root's) is refused too.
+      const cache2 = join(s.topo.tmpDir, 'cache2');
+      await mkdir(join(cache2, 'locks'), { recursive: true, mode: 0o700 });
+      await chmod(join(cache2, 'locks'), 0o777);
+      const add = cniError(await thin('ADD', 'l2', pod, cache2));
+      assert.equal(add.code, 5, add.details);
+      assert.match(add.details, /lock directory .*locks is writable by group or others \(mode 777\)/);
+      assert.deepEqual(await readdir(join(cache2, 'locks')), [], 'no lock file in it');
+      assert.deepEqual(await s.podLinks(pod), [], 'nothing attached');
+    });
+
     scenario('the daemon refuses to start on a cache directory others may write to', async (t) => {
       const s = await FaultScene.create(t, (topo) => ({
         primary: bridgeNet(topo, 'podnet', '10.162.0.0/24', 'mnk162'),
