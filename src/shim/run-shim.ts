@@ -79,8 +79,9 @@ function parseAnswer(res: PostResult): DaemonCniAnswer | undefined {
 /**
  * The CNI plugin the runtime executes in thick mode: forwards the CNI_* variables and stdin to
  * the node daemon in one request and prints its answer. VERSION is answered here. When the
- * daemon cannot be reached, ADD (and CHECK, STATUS, GC) fail at once with code 11 naming the
- * socket, so the kubelet retries; DEL retries until its deadline and then reports the error —
+ * daemon cannot be reached, ADD (and CHECK, GC) fail at once with code 11 naming the socket, so
+ * the kubelet retries, and STATUS answers 50 "plugin not available" (the runtime then reports the
+ * node's network not ready); otherwise STATUS is the daemon's aggregate (engine/maintain-networks.ts); DEL retries until its deadline and then reports the error —
  * a silent success would leak the pod's addresses (as a Multus DEL that ignores an unreachable daemon does).
  */
 export async function runShim(
@@ -130,6 +131,14 @@ export async function runShim(
     const retryable = res === undefined || res.status === 503;
     const remaining = deadline - deps.now();
     if (!retryable || remaining <= 0) {
+      // STATUS asks "can ADD be served now?": with no daemon the answer is 50 (CNI 1.1 §2.4).
+      if (res === undefined && command === 'STATUS')
+        return cniError(
+          50,
+          'plugin not available',
+          `multinet daemon not reachable at ${conf.socketPath}: ${failure}; is the multinet daemon running on this node?`,
+          conf.cniVersion,
+        );
       if (res === undefined)
         return cniError(
           11,
