@@ -48,20 +48,18 @@ export async function runThinPlugin(
         nestedCallMessage(env),
       );
     let lock: HeldContainerLock | undefined;
-    let done = false;
     try {
       deps ??= await buildDeps(parseMultinetConfig(multinetPluginObject(req)));
       // Every call is its own process here: calls for one container (a retried ADD, the DEL
       // after a runtime timeout) must not interleave, as the daemon's in-process locks ensure.
       if (req.containerId !== '' && deps.lockContainer) lock = await lockFor(deps, req);
       await deps.removeInterruptedWrites?.(STALE_WRITE_MS).catch(() => 0);
-      const result = await runPodNetworkRequest(deps, toPodNetworkRequest(req));
-      done = true;
-      return result;
+      return await runPodNetworkRequest(deps, toPodNetworkRequest(req));
     } catch (err) {
       throw toCniError(err);
     } finally {
-      await lock?.release({ remove: done && req.command === 'DEL' });
+      // Removed while still held (a waiter then locks afresh): no lock file outlives its call.
+      await lock?.release({ remove: true });
     }
   };
   try {

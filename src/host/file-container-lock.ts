@@ -17,7 +17,7 @@ export interface ContainerLockOptions {
 }
 
 export interface HeldContainerLock {
-  /** Ends the hold; with `remove`, the lock file goes too (after the container's DEL). */
+  /** Ends the hold; with `remove`, the lock file goes too (removed while still held). */
   release(opts?: { remove?: boolean }): Promise<void>;
 }
 

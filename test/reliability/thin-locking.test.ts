@@ -123,7 +123,11 @@ describe('thin mode: calls for one container are serialised across processes', {
     assert.equal(again.exitCode, 0, again.stdout + again.stderr);
     assert.equal(await stateOf(s, pod, 'kh1'), 'full');
     assert.equal((await thinCall(s, 'DEL', 'kh1', pod)).exitCode, 0);
-    assert.deepEqual(await readdir(join(s.cacheDir, 'locks')), [], 'a finished DEL removes the lock file');
+    assert.deepEqual(
+      await readdir(join(s.cacheDir, 'locks')),
+      [],
+      'every finished call removes its lock file',
+    );
     await assertClean(s, 'thin: killed lock holder, ADD again, DEL', [pod]);
   });
 });
