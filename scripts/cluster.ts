@@ -2,6 +2,7 @@
 // A real two-node Kubernetes cluster on this machine (test/support/cluster.ts, docs/cluster.md):
 // `up` starts it in the background and prints its KUBECONFIG, `down` removes everything it made
 // (also what a killed run left behind), `status` says what runs.
+import { isAlive } from '../test/support/control-plane-process.ts';
 import { readClusterState } from '../test/support/cluster-state.ts';
 import { clusterLeftovers } from '../test/support/cluster-sweep.ts';
 import { startCluster, teardownCluster } from '../test/support/cluster.ts';
@@ -38,6 +39,13 @@ async function main(args: string[]): Promise<number> {
       const state = readClusterState();
       // The watchdog of a test run: only take down the cluster that run started.
       if (owner >= 0 && state && String(state.owner) !== args[owner + 1]) return 0;
+      // A test run's cluster goes away with its run; taking it from under it breaks that run.
+      if (owner < 0 && state && !state.persistent && isAlive(state.owner) && !args.includes('--force')) {
+        console.error(
+          `the cluster in ${state.dir} belongs to a running test (pid ${state.owner}) and goes away with it; \`down --force\` takes it anyway`,
+        );
+        return 1;
+      }
       await teardownCluster(state);
       const left = await clusterLeftovers();
       if (left.length > 0) {
@@ -65,7 +73,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: npm run cluster -- up [--no-multinet] | down | status');
+      console.error('usage: npm run cluster -- up [--no-multinet] | down [--force] | status');
       return 2;
   }
 }

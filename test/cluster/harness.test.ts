@@ -68,13 +68,19 @@ describe('the cluster harness', { skip: missing, timeout: 300_000 }, () => {
     assert.deepEqual(await clusterLeftovers(), []);
   });
 
-  it('refuses a second cluster while one runs; Ctrl-C of its owner removes everything', async () => {
+  it('refuses a second cluster and a plain `down` while one runs; Ctrl-C of its owner removes everything', async () => {
     const child = await holdCluster();
     try {
       await assert.rejects(
         startCluster({ multinetImage: false }),
         /a test cluster already runs on this machine.*npm run cluster -- down/,
       );
+      await assert.rejects(
+        down(),
+        /belongs to a running test/,
+        "`down` does not take a running test's cluster",
+      );
+      assert.ok(readClusterState(), 'the cluster is still there');
       const exited = new Promise((r) => child.once('exit', (_code, signal) => r(signal)));
       child.kill('SIGINT');
       assert.equal(await exited, 'SIGINT', 'the owner dies of the signal after tearing down');
