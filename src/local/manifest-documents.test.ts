@@ -6,13 +6,12 @@ import {
   readManifestDocuments,
 } from './manifest-documents.ts';
 
-test('deeply nested flow collections are refused before parsing, quickly and without memory', () => {
-  const t0 = Date.now();
+test('deeply nested flow collections are refused before parsing, without memory', () => {
   const rss0 = process.memoryUsage().rss;
   const docs = readManifestDocuments(`x: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n`);
   assert.equal(docs.length, 1);
   assert.match(docs[0]!.error ?? '', /nest 200000 levels deep, the limit is 100/);
-  assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+  // A safety bound with a wide margin (a parse of this input would take gigabytes), not a perf goal.
   assert.ok(process.memoryUsage().rss - rss0 < 64 * 1048576);
   assert.throws(
     () => parseManifestDocuments(`{"a":${'{"a":'.repeat(150)}1${'}'.repeat(151)}`, 'f.json'),
