@@ -36,6 +36,16 @@ async function main(): Promise<number> {
     process.stderr.write(out.stderr);
     return out.exitCode;
   }
+  let args = argv;
+  const plugin = await import('../cli/kubectl-plugin.ts');
+  if (plugin.invokedAsKubectlPlugin(process.argv[1], process.execPath)) {
+    const mapped = plugin.kubectlPluginArgv(argv, process.env);
+    if ('error' in mapped) {
+      process.stderr.write(mapped.error);
+      return 2;
+    }
+    args = mapped.argv;
+  }
   const { runCli } = await import('../cli/run-cli.ts');
   const stop = new AbortController();
   // The demo cleans up on Ctrl-C; the daemon handles its own signals (graceful shutdown).
@@ -46,7 +56,7 @@ async function main(): Promise<number> {
         // Give cleanup a moment, then leave with the conventional code.
         setTimeout(() => process.exit(130), 3000).unref();
       });
-  return runCli(argv, {
+  return runCli(args, {
     signal: stop.signal,
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

@@ -31,6 +31,7 @@ running anything.
   -o json                  JSON output
 `,
   install: `usage: multinet install --type thick|thin --bin-dir DIR [options]
+       multinet install --kubectl-plugin DIR [--source FILE]
 
 Installs the shim (thick) or the plugin (thin) into the CNI bin dir atomically. An install
 completes or changes nothing.
@@ -43,6 +44,7 @@ completes or changes nothing.
   --cluster-network FILE   thin: also write 00-multinet.conflist with this CNI config as eth0
   --conf FILE              thin: install this multinet conflist (e.g. with a tenantPolicy) instead
   --watch                  thin, in a pod: keep the ServiceAccount token fresh
+  --kubectl-plugin DIR     install kubectl-multinet into DIR (on PATH): kubectl multinet status|explain|validate
 `,
   demo: `usage: multinet demo [--keep] [--state DIR] [-o json] | multinet demo down [--state DIR]
 

@@ -6,6 +6,7 @@ import { describeCause } from '../engine/engine-error.ts';
 import type { InstallFile } from '../host/install-file-set.ts';
 import { installFileSet } from '../host/install-file-set.ts';
 import { packageRoot } from '../host/package-root.ts';
+import { KUBECTL_PLUGIN_NAME } from './kubectl-plugin.ts';
 import { multinetOptionsFromText } from './multinet-options.ts';
 import { thinConflistFile, thinCredentialFiles } from './thin-install-files.ts';
 
@@ -95,4 +96,25 @@ export async function writeThinKubeconfig(o: InstallOptions, saDir = SA_DIR): Pr
   const changed = fresh !== current;
   if (changed || files.some((f) => !existsSync(f.path))) await installFileSet(files);
   return changed;
+}
+
+/**
+ * `--kubectl-plugin DIR`: the multinet executable (the thin-mode build, which holds the whole
+ * command line) as DIR/kubectl-multinet, so `kubectl multinet status|explain|validate` runs it
+ * (cli/kubectl-plugin.ts). DIR must be on the caller's PATH.
+ */
+export async function installKubectlPlugin(
+  dir: string,
+  source: string | undefined,
+  log: (s: string) => void,
+) {
+  const from = source ?? defaultSource('thin');
+  try {
+    await access(from, constants.R_OK);
+  } catch (err) {
+    throw new Error(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const target = join(dir, KUBECTL_PLUGIN_NAME);
+  await installFileSet([{ path: target, executableFrom: from }]);
+  log(`installed ${from} as ${target}`);
 }

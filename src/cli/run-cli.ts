@@ -215,8 +215,11 @@ async function install(args: string[], io: CliIo): Promise<number> {
       'cluster-network': { type: 'string' },
       conf: { type: 'string' },
       watch: { type: 'boolean', default: false },
+      'kubectl-plugin': { type: 'string' },
     },
   });
+  const pluginDir = values['kubectl-plugin'];
+  if (pluginDir !== undefined) return installPlugin(pluginDir, values, io);
   const thinOnly = values.kubeconfig ?? values['cluster-network'] ?? values.conf;
   if (
     (values.type !== 'thick' && values.type !== 'thin') ||
@@ -247,6 +250,27 @@ async function install(args: string[], io: CliIo): Promise<number> {
       await new Promise((r) => setTimeout(r, 60_000));
       if (await writeThinKubeconfig(opts)) io.stdout('refreshed the ServiceAccount token\n');
     }
+    return 0;
+  } catch (err) {
+    io.stderr(`multinet install: ${describeCause(err)}\n`);
+    return 1;
+  }
+}
+
+async function installPlugin(
+  dir: string,
+  values: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const others = Object.keys(values).filter((k) => !['kubectl-plugin', 'source', 'watch'].includes(k));
+  if (dir === '' || others.length > 0 || values['watch'] === true) {
+    io.stderr(COMMAND_USAGE['install']!);
+    return 2;
+  }
+  const { installKubectlPlugin } = await import('./install-command.ts');
+  try {
+    const source = typeof values['source'] === 'string' ? values['source'] : undefined;
+    await installKubectlPlugin(dir, source, (s) => io.stdout(`${s}\n`));
     return 0;
   } catch (err) {
     io.stderr(`multinet install: ${describeCause(err)}\n`);
