@@ -73,6 +73,17 @@ describe('runShim', () => {
     assert.equal(f.posts.length, 1);
   });
 
+  it('STATUS with no daemon: 50 "plugin not available" at once, naming the socket', async () => {
+    const f = fakeDeps([refused()]);
+    const out = await runShim(env('STATUS'), conf, f.deps);
+    assert.equal(out.exitCode, 1);
+    const e = JSON.parse(out.stdout) as { code: number; msg: string; details: string };
+    assert.equal(e.code, 50);
+    assert.equal(e.msg, 'plugin not available');
+    assert.match(e.details, /\/run\/x\/multinet\.sock/);
+    assert.equal(f.posts.length, 1);
+  });
+
   it('DEL with no daemon retries until its deadline, then reports the error (never success)', async () => {
     const f = fakeDeps([refused()]);
     const out = await runShim(env('DEL'), conf, f.deps);
