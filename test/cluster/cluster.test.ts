@@ -17,6 +17,8 @@ import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
 import { runLateNadScenario } from './scenario-late-nad.ts';
 import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
+import { runRebootScenario } from './scenario-reboot.ts';
+import { runUpgradeScenario } from './scenario-upgrade.ts';
 
 const missing = await missingClusterPrerequisite();
 const run = promisify(execFile);
@@ -86,5 +88,13 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it("7. sandbox GC: the kubelet's two extra DELs per sandbox succeed and leak nothing", async (t) => {
     await runSandboxGcScenario(t, cluster, deleted);
+  });
+
+  it('4. upgrade lane: the DaemonSet rolls to a new image while pods come and go; none misses a network, nothing leaks', async (t) => {
+    await runUpgradeScenario(t, cluster);
+  });
+
+  it('5. reboot lane: kubelet, containerd and multinet killed, /run cleared; every pod gets its networks back, no stale reservation or plan', async (t) => {
+    await runRebootScenario(t, cluster);
   });
 });
