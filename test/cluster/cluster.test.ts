@@ -19,6 +19,7 @@ import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
 import { runRebootScenario } from './scenario-reboot.ts';
 import { runUpgradeScenario } from './scenario-upgrade.ts';
+import { runThinHostScenario } from './scenario-thin-host.ts';
 
 const missing = await missingClusterPrerequisite();
 const run = promisify(execFile);
@@ -96,5 +97,10 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it('5. reboot lane: kubelet, containerd and multinet killed, /run cleared; every pod gets its networks back, no stale reservation or plan', async (t) => {
     await runRebootScenario(t, cluster);
+  });
+
+  // Last: it removes the thick install (no scenario after it may rely on the DaemonSet).
+  it('3. thin on a host by following docs/thin-host.md: a pod on that node gets eth0 and net1, its delete leaves nothing', async (t) => {
+    await runThinHostScenario(t, cluster);
   });
 });
