@@ -210,17 +210,32 @@ async function deleteNamespace(name: string): Promise<void> {
   live.delete(name);
 }
 
-/** Last resort when a test process ends without running its after-hooks (uncaught error, exit()). */
+function removeLiveNamespaces(): void {
+  for (const name of live) {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      // Already gone.
+    }
+  }
+  live.clear();
+}
+
+/**
+ * Last resort when a test process ends without running its after-hooks (uncaught error, exit(),
+ * or Ctrl-C / SIGTERM, which end a process without an 'exit' event): remove what it made, then
+ * let the signal do what it would have done.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const name of live) {
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-      } catch {
-        // Already gone.
-      }
-    }
-  });
+  process.on('exit', removeLiveNamespaces);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      removeLiveNamespaces();
+      process.removeListener(sig, onSignal);
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
