@@ -68,7 +68,7 @@ export function buildEngineDeps(
   } = {},
 ): EngineDeps & {
   close(): void;
-  removeInterruptedWrites(olderThanMs?: number): Promise<number>;
+  removeInterruptedWrites(olderThanMs?: number, containerId?: string): Promise<number>;
   lockContainer?(containerId: string): Promise<HeldContainerLock>;
 } {
   let client: KubeRestClient | undefined;
@@ -123,9 +123,9 @@ export function buildEngineDeps(
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
     now: () => Date.now(),
     close: () => client?.close(),
-    removeInterruptedWrites: async (olderThanMs) =>
-      (await plans.removeInterruptedWrites(olderThanMs)) +
-      (await results.removeInterruptedWrites(olderThanMs)),
+    removeInterruptedWrites: async (olderThanMs, containerId) =>
+      (await plans.removeInterruptedWrites(olderThanMs, containerId)) +
+      (await results.removeInterruptedWrites(olderThanMs, containerId)),
     ...(containerLocks ? { lockContainer: (id: string) => containerLocks.acquire(id) } : {}),
   };
 }

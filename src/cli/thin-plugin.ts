@@ -22,7 +22,7 @@ export interface ThinDeps extends EngineDeps {
   /** Cross-process, per-container serialisation (thick mode does it inside the daemon). */
   lockContainer?(containerId: string): Promise<HeldContainerLock>;
   /** Sweeps temporary files of interrupted writes older than `olderThanMs`. */
-  removeInterruptedWrites?(olderThanMs?: number): Promise<number>;
+  removeInterruptedWrites?(olderThanMs?: number, containerId?: string): Promise<number>;
 }
 
 /** A temporary cache file this old belongs to a writer that died (a write takes milliseconds). */
@@ -53,7 +53,8 @@ export async function runThinPlugin(
       // Every call is its own process here: calls for one container (a retried ADD, the DEL
       // after a runtime timeout) must not interleave, as the daemon's in-process locks ensure.
       if (req.containerId !== '' && deps.lockContainer) lock = await lockFor(deps, req);
-      await deps.removeInterruptedWrites?.(STALE_WRITE_MS).catch(() => 0);
+      // Under the container's lock its own half-written files are surely dead: they go now.
+      await deps.removeInterruptedWrites?.(STALE_WRITE_MS, lock ? req.containerId : undefined).catch(() => 0);
       return await runPodNetworkRequest(deps, toPodNetworkRequest(req));
     } catch (err) {
       throw toCniError(err);

@@ -19,3 +19,15 @@ test('removeInterruptedWrites removes only the temporary files of interrupted at
   assert.equal(await readFile(join(dir, 'ctr1'), 'utf8'), 'plan');
   assert.equal(await removeInterruptedWrites(join(dir, 'missing')), 0);
 });
+
+test("removeInterruptedWrites with an age keeps fresh temporary files except the caller's own", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mn-atomic-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Fresh files: another call may be writing them, unless they belong to the locked container.
+  await writeFile(join(dir, '.podnet-ctrA-eth0.0123456789ab.tmp'), 'half');
+  await writeFile(join(dir, '.podnet-ctrB-eth0.0123456789ab.tmp'), 'being written');
+  const removed = await removeInterruptedWrites(dir, 600_000, (target) => target.includes('-ctrA-'));
+  assert.equal(removed, 1);
+  assert.deepEqual(await readdir(dir), ['.podnet-ctrB-eth0.0123456789ab.tmp']);
+  assert.equal(await removeInterruptedWrites(dir, 600_000), 0, 'fresh files of others stay');
+});

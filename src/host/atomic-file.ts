@@ -40,8 +40,14 @@ const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
  * writes in `dir` (the daemon at start). With it (thin mode, where other calls may be writing),
  * only files last modified that long ago go: a write takes milliseconds, and a writer whose file
  * was removed all the same gets ENOENT from its rename, an I/O error, never a torn file.
+ * `mine` names the targets the caller alone may be writing (thin mode: the files of the container
+ * whose lock it holds); their temporary files go whatever their age.
  */
-export async function removeInterruptedWrites(dir: string, olderThanMs?: number): Promise<number> {
+export async function removeInterruptedWrites(
+  dir: string,
+  olderThanMs?: number,
+  mine?: (target: string) => boolean,
+): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -53,6 +59,7 @@ export async function removeInterruptedWrites(dir: string, olderThanMs?: number)
     const cutoff = Date.now() - olderThanMs;
     const old = await Promise.all(
       stale.map(async (n) => {
+        if (mine?.(targetOf(n))) return true;
         const st = await lstat(join(dir, n)).catch(() => undefined);
         return st !== undefined && st.mtimeMs < cutoff;
       }),
@@ -61,6 +68,11 @@ export async function removeInterruptedWrites(dir: string, olderThanMs?: number)
   }
   await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
   return stale.length;
+}
+
+/** The file a temporary name was going to replace: `.<name>.<12 hex>.tmp` → `<name>`. */
+function targetOf(tempName: string): string {
+  return tempName.slice(1, -'.0123456789ab.tmp'.length);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -50,10 +50,13 @@ export class FilePlanStore implements PlanStore {
     return text === undefined ? undefined : fromPlanRecord(text);
   }
 
-  /** Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`). */
-  async removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+  /**
+   * Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`);
+   * those of `containerId`, whose lock the caller holds, go whatever their age.
+   */
+  async removeInterruptedWrites(olderThanMs?: number, containerId?: string): Promise<number> {
     if (!(await this.readable())) return 0;
-    return removeInterruptedWrites(this.dir, olderThanMs);
+    return removeInterruptedWrites(this.dir, olderThanMs, containerId === undefined ? undefined : (target) => target === containerId);
   }
 
   async put(plan: AttachmentPlan): Promise<void> {

@@ -49,10 +49,17 @@ export class FileResultCache implements ResultCache {
     return text === undefined ? undefined : decodeCacheRecord(text, key);
   }
 
-  /** Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`). */
-  async removeInterruptedWrites(olderThanMs?: number): Promise<number> {
+  /**
+   * Removes temporary files a crash left behind (see removeInterruptedWrites for `olderThanMs`);
+   * those of `containerId`, whose lock the caller holds, go whatever their age.
+   */
+  async removeInterruptedWrites(olderThanMs?: number, containerId?: string): Promise<number> {
     if (!(await this.readable())) return 0;
-    return removeInterruptedWrites(this.dir, olderThanMs);
+    return removeInterruptedWrites(
+      this.dir,
+      olderThanMs,
+      containerId === undefined ? undefined : (target) => target.includes(`-${containerId}-`),
+    );
   }
 
   async put(record: ResultCacheRecord): Promise<void> {
