@@ -4,6 +4,11 @@
  * fewer interfaces than it asked for (Multus's daemon deleted its config on shutdown, and pods
  * started on the bare cluster network meanwhile); an ADD in the gap gets code 11 and the
  * kubelet's retry succeeds; nothing leaks; 00-multinet.conflist never goes away.
+ *
+ * The gap is made certain, not left to timing: the new DaemonSet's init container waits
+ * GAP_SECONDS before it installs the shim, and while a node is in that gap (its old daemon gone,
+ * the new one not started) a pod is created on that node. Its first sandbox ADD must fail with
+ * the shim's code 11, and the kubelet's retry must bring it up with every network.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -15,6 +20,7 @@ import { MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
 import { ipv4Of, nodeLeftovers, podLinks, sandboxIds, waitRunning, waitUntil } from './cluster-checks.ts';
 
 const NEXT_IMAGE = `${MULTINET_IMAGE}-next`;
+const GAP_SECONDS = 12;
 
 const NAD = {
   apiVersion: 'k8s.cni.cncf.io/v1',
@@ -34,13 +40,44 @@ const NAD = {
   },
 };
 
-function pod(name: string): object {
+function pod(name: string, nodeName?: string): object {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', annotations: { 'k8s.v1.cni.cncf.io/networks': 'upgrade-lan' } },
-    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'toolbox', image: TOOLBOX_IMAGE }] },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      ...(nodeName ? { nodeName } : {}),
+      containers: [{ name: 'toolbox', image: TOOLBOX_IMAGE }],
+    },
   };
+}
+
+interface DaemonPod {
+  spec: { nodeName?: string; containers: { image: string }[] };
+  status: { initContainerStatuses?: { state?: { running?: object } }[] };
+}
+
+/** The node whose new daemon pod is in its init container's wait: no daemon answers there. */
+async function nodeInGap(cluster: Cluster): Promise<string | undefined> {
+  const list = JSON.parse(
+    await cluster.kubectl([
+      'get',
+      'pods',
+      '-n',
+      MULTINET_NAMESPACE,
+      '-l',
+      'app.kubernetes.io/name=multinet',
+      '-o',
+      'json',
+    ]),
+  ) as { items: DaemonPod[] };
+  const waiting = list.items.find(
+    (p) =>
+      p.spec.containers[0]?.image === NEXT_IMAGE &&
+      p.status.initContainerStatuses?.[0]?.state?.running !== undefined,
+  );
+  return waiting?.spec.nodeName;
 }
 
 interface Round {
@@ -65,8 +102,8 @@ async function sandboxFailures(cluster: Cluster, name: string): Promise<string[]
   return out.split('\n').filter(Boolean);
 }
 
-async function oneRound(cluster: Cluster, name: string): Promise<Round> {
-  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod(name)) });
+async function oneRound(cluster: Cluster, name: string, nodeName?: string): Promise<Round> {
+  await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod(name, nodeName)) });
   const running = await waitRunning(cluster, name, 'default', 180_000);
   const node = running.spec.nodeName!;
   const links = (await podLinks(cluster, name))
@@ -119,15 +156,37 @@ export async function runUpgradeScenario(t: TestContext, cluster: Cluster): Prom
   // Its failure is reported by the `await loop` below, not as an unhandled rejection meanwhile.
   loop.catch(() => undefined);
   await new Promise((r) => setTimeout(r, 1_000));
+  const ds = JSON.parse(
+    await cluster.kubectl(['get', 'daemonset/multinet', '-n', MULTINET_NAMESPACE, '-o', 'json']),
+  ) as { spec: { template: { spec: { initContainers: { name: string; command: string[] }[] } } } };
+  const install = ds.spec.template.spec.initContainers.findIndex((c) => c.name === 'install-shim');
+  assert.ok(install >= 0, 'the DaemonSet has its install-shim init container');
+  const installCommand = ds.spec.template.spec.initContainers[install]!.command;
   await cluster.kubectl([
-    'set',
-    'image',
+    'patch',
     'daemonset/multinet',
     '-n',
     MULTINET_NAMESPACE,
-    `multinet=${NEXT_IMAGE}`,
-    `install-shim=${NEXT_IMAGE}`,
+    '--type=json',
+    '-p',
+    JSON.stringify([
+      { op: 'replace', path: '/spec/template/spec/containers/0/image', value: NEXT_IMAGE },
+      { op: 'replace', path: `/spec/template/spec/initContainers/${install}/image`, value: NEXT_IMAGE },
+      {
+        op: 'replace',
+        path: `/spec/template/spec/initContainers/${install}/command`,
+        value: ['sh', '-c', `sleep ${GAP_SECONDS}; exec "$@"`, 'sh', ...installCommand],
+      },
+    ]),
   ]);
+  // A pod created on a node in the gap: its ADD meets no daemon.
+  const gapNode = await waitUntil(
+    'a node whose new daemon waits in its init container',
+    () => nodeInGap(cluster),
+    120_000,
+  );
+  const gapRound = oneRound(cluster, 'upgrade-gap', gapNode);
+  gapRound.catch(() => undefined);
   await cluster.kubectl(
     ['rollout', 'status', 'daemonset/multinet', '-n', MULTINET_NAMESPACE, '--timeout=240s'],
     { timeoutMs: 250_000 },
@@ -135,6 +194,7 @@ export async function runUpgradeScenario(t: TestContext, cluster: Cluster): Prom
   rolled = true;
   try {
     await loop;
+    rounds.push(await gapRound);
   } finally {
     watching = false;
     await watcher;
@@ -154,6 +214,12 @@ export async function runUpgradeScenario(t: TestContext, cluster: Cluster): Prom
     images.split(' ').sort(),
     cluster.nodes.map(() => NEXT_IMAGE),
     'every daemon runs the new image',
+  );
+  const gap = rounds.find((r) => r.pod === 'upgrade-gap')!;
+  assert.equal(gap.node, gapNode);
+  assert.ok(
+    gap.sandboxFailures.some((m) => /multinet daemon not reachable/.test(m)),
+    `the pod created in ${gapNode}'s gap first failed with the shim's code 11: ${JSON.stringify(gap.sandboxFailures)}`,
   );
   const retried = rounds.filter((r) => r.sandboxFailures.length > 0);
   t.diagnostic(
