@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { AutoConfig } from './auto-config.ts';
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 3000): Promise<void> {

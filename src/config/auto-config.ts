@@ -3,7 +3,7 @@ import type { FSWatcher } from 'node:fs';
 import { watch } from 'node:fs';
 import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { writeFileAtomic } from '../host/atomic-file.ts';
 import { buildMultinetConflist, formatConflist } from './build-multinet-conflist.ts';
 import type { AutoConfigOptions } from './daemon-config.ts';

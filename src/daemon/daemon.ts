@@ -3,7 +3,7 @@ import type { DaemonConfig } from '../config/daemon-config.ts';
 import { parseListenAddress } from '../config/daemon-config.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
 import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';

@@ -5,7 +5,7 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
 import type { CniHandlerContext, EngineConfigState } from './handle-cni-request.ts';

@@ -7,7 +7,7 @@ import { SUPPORTED_VERSIONS } from '../cni/versions.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { runPodNetworkRequest } from '../engine/engine.ts';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';

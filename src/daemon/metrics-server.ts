@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { Readiness } from './health.ts';
 import { serveHealth, writeJson } from './health.ts';
 

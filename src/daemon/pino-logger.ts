@@ -1,6 +1,6 @@
 import type { Logger as Pino } from 'pino';
 import { pino } from 'pino';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 
 /**
  * Paths pino censors wherever they appear in a log call: bearer tokens, authorization headers

@@ -1,7 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { CNI_PATH_ENDPOINT, MAX_REQUEST_BYTES } from './daemon-wire.ts';
 import type { HandlerAnswer } from './handle-cni-request.ts';
 import type { Readiness } from './health.ts';

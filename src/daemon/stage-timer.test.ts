@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { emptyConfSource, FakeDelegateLists } from '../../test/support/fake-engine-deps.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { ChildProcessRunner } from '../host/child-process-runner.ts';
 import { FilePlanStore } from '../host/file-plan-store.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';

@@ -5,7 +5,7 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
 import type { PlanStore } from './attachment-plan.ts';
 import type { ConfSource } from './conf-source.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../log/logger.ts';
 
 /** How delegate network lists are run (src/cni's NetworkListRunner; a fake only in unit tests). */
 export interface DelegateLists {

@@ -8,7 +8,7 @@ import { ClusterUnavailableError } from '../k8s/cluster-view.ts';
 import { EngineError } from './engine-error.ts';
 import { runPodNetworkRequest } from './engine.ts';
 import { toCniError } from './to-cni-error.ts';
-import { silentLogger } from './logger.ts';
+import { silentLogger } from '../log/logger.ts';
 
 const noFiles = emptyConfSource();
 

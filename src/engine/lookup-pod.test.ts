@@ -6,7 +6,7 @@ import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { runPodNetworkRequest } from './engine.ts';
 import { EngineError } from './engine-error.ts';
-import { silentLogger } from './logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { lookupPod, readPodForDel } from './lookup-pod.ts';
 
 /** A watch cache in front of a dead API server: the live read fails, the cache then says "not there". */

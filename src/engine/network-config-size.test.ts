@@ -6,7 +6,7 @@ import { parseMultinetConfig } from '../config/multinet-config.ts';
 import { OMITTED_CONFIG_BYTES } from '../spec/network-definition.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { runPodNetworkRequest } from './engine.ts';
-import { silentLogger } from './logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { toCniError } from './to-cni-error.ts';
 
 function setup(maxNetworkConfigBytes?: number) {

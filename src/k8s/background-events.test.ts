@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
 import { BackgroundEvents } from './background-events.ts';
 

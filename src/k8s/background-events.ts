@@ -1,4 +1,4 @@
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import type { ClusterView, EventRecorder, NetworkObject, PodInfo, PodRef } from './cluster-view.ts';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { CachedClusterView } from './cached-cluster-view.ts';
 import type { NetworkObject, PodInfo } from './cluster-view.ts';
 import type { WatchClient } from './informer.ts';

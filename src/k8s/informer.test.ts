@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { applyWatchEvent } from './informer-event.ts';
 import type { WatchClient } from './informer.ts';
 import { Informer } from './informer.ts';

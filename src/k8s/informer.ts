@@ -1,4 +1,4 @@
-import type { Logger } from '../engine/logger.ts';
+import type { Logger } from '../log/logger.ts';
 import { applyWatchEvent, objectKey, resourceVersionOf } from './informer-event.ts';
 import type { KubeRestClient } from './kube-rest-client.ts';
 import { apiErrorMessage } from './kube-rest-client.ts';

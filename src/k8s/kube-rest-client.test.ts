@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createPki, type Pki } from '../../test/support/control-plane-pki.ts';
-import { silentLogger } from '../engine/logger.ts';
+import { silentLogger } from '../log/logger.ts';
 import { Informer } from './informer.ts';
 import { KubeRestClient } from './kube-rest-client.ts';
 import type { KubeConnection } from './kubeconfig.ts';

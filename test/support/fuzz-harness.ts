@@ -13,7 +13,7 @@ import type { CniResult } from '../../src/cni/result.ts';
 import { runThinPlugin } from '../../src/cli/thin-plugin.ts';
 import type { MultinetConfig } from '../../src/config/multinet-config.ts';
 import type { DelegateLists, EngineDeps } from '../../src/engine/engine-deps.ts';
-import { silentLogger } from '../../src/engine/logger.ts';
+import { silentLogger } from '../../src/log/logger.ts';
 import { FileConfSource } from '../../src/host/file-conf-source.ts';
 import { FilePlanStore } from '../../src/host/file-plan-store.ts';
 import { ManifestClusterView } from '../../src/local/manifest-cluster-view.ts';
