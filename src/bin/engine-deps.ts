@@ -4,7 +4,7 @@ import { NetworkListRunner } from '../cni/network-list-runner.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../log/logger.ts';
-import { NESTED_CALL_ENV, OWN_PLUGIN_TYPES } from '../engine/own-plugin-types.ts';
+import { NESTED_CALL_ENV, OWN_PLUGIN_TYPES } from '../wire/own-plugin-types.ts';
 import { ChildProcessRunner } from '../host/child-process-runner.ts';
 import { findSetpriv, findSystemTool } from '../host/delegate-lifetime.ts';
 import { FileContainerLocks, type HeldContainerLock } from '../host/file-container-lock.ts';

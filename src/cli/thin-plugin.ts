@@ -7,7 +7,7 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { runPodNetworkRequest } from '../engine/engine.ts';
-import { NESTED_CALL_ENV, nestedCallMessage } from '../engine/own-plugin-types.ts';
+import { NESTED_CALL_ENV, nestedCallMessage } from '../wire/own-plugin-types.ts';
 import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { CniResult } from '../cni/result.ts';

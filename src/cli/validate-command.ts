@@ -12,7 +12,7 @@ import { assignInterfaceNames } from '../engine/plan-attachments.ts';
 import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { findRefusedType } from '../cni/refused-plugin-types.ts';
-import { refusedDelegateTypes } from '../engine/own-plugin-types.ts';
+import { refusedDelegateTypes } from '../wire/own-plugin-types.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
 import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
 import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';

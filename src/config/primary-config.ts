@@ -1,5 +1,5 @@
 import { parseNetworkConfig, type NetworkConfigList } from '../cni/network-config.ts';
-import { SELF_TYPES } from '../engine/conf-source.ts';
+import { OWN_PLUGIN_TYPES } from '../wire/own-plugin-types.ts';
 
 /** A file of the conf dir as read (content undefined when it could not be read). */
 export interface ConfDirEntry {
@@ -53,7 +53,7 @@ export function selectPrimaryConfig(
       skipped.push({ name: e.name, reason: `invalid: ${err instanceof Error ? err.message : String(err)}` });
       continue;
     }
-    const self = config.plugins.find((p) => SELF_TYPES.has(p.type));
+    const self = config.plugins.find((p) => OWN_PLUGIN_TYPES.includes(p.type));
     if (self) {
       skipped.push({ name: e.name, reason: `is multinet's own (type "${self.type}")` });
       continue;

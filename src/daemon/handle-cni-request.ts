@@ -14,7 +14,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { ContainerLocks } from './container-locks.ts';
 import type { RequestAborts } from './request-aborts.ts';
 import type { StageTimer, StageTimers } from './stage-timer.ts';
-import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from './daemon-wire.ts';
+import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from '../wire/daemon-wire.ts';
 
 /** The engine options for the next request, or why ADD cannot be served now. */
 export type EngineConfigState =

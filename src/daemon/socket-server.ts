@@ -2,7 +2,7 @@ import { chmod } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Logger } from '../log/logger.ts';
-import { CNI_PATH_ENDPOINT, MAX_REQUEST_BYTES } from './daemon-wire.ts';
+import { CNI_PATH_ENDPOINT, MAX_REQUEST_BYTES } from '../wire/daemon-wire.ts';
 import type { HandlerAnswer } from './handle-cni-request.ts';
 import type { Readiness } from './health.ts';
 import { serveHealth, writeJson } from './health.ts';

@@ -1,4 +1,5 @@
 import type { ConfFile } from '../spec/resolve-delegate-config.ts';
+import { OWN_PLUGIN_TYPES } from '../wire/own-plugin-types.ts';
 
 /** Read access to CNI config files on the node (conf dirs, clusterNetwork paths). */
 export interface ConfSource {
@@ -10,16 +11,15 @@ export interface ConfSource {
   exists(path: string): Promise<boolean>;
 }
 
-/** Plugin types that are multinet itself: never delegate to them (that would recurse). */
-export const SELF_TYPES: ReadonlySet<string> = new Set(['multinet', 'multinet-shim']);
-
 /** True when a config text is a usable delegate config that is not multinet's own. */
 export function isForeignConfig(content: string): boolean {
   try {
     const conf = JSON.parse(content) as Record<string, unknown>;
     const plugins = Array.isArray(conf['plugins']) ? (conf['plugins'] as Record<string, unknown>[]) : [conf];
     if (plugins.length === 0) return false;
-    return plugins.every((p) => typeof p?.['type'] === 'string' && !SELF_TYPES.has(p['type'] as string));
+    return plugins.every(
+      (p) => typeof p?.['type'] === 'string' && !OWN_PLUGIN_TYPES.includes(p['type'] as string),
+    );
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@ import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
-import { refusedDelegateTypes } from './own-plugin-types.ts';
+import { refusedDelegateTypes } from '../wire/own-plugin-types.ts';
 import { podLabel } from './pod-identity.ts';
 
 /** The runtime parameters one attachment's delegates see. */

@@ -1,7 +1,7 @@
-import type { DaemonCniAnswer } from '../daemon/daemon-wire.ts';
-import { CNI_PATH_ENDPOINT, FORWARDED_ENV } from '../daemon/daemon-wire.ts';
+import type { DaemonCniAnswer } from '../wire/daemon-wire.ts';
+import { CNI_PATH_ENDPOINT, FORWARDED_ENV } from '../wire/daemon-wire.ts';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS } from '../cni/versions.ts';
-import { NESTED_CALL_ENV, nestedCallMessage } from '../engine/own-plugin-types.ts';
+import { NESTED_CALL_ENV, nestedCallMessage } from '../wire/own-plugin-types.ts';
 
 /** Where the daemon listens when the config does not say (docs/daemon.md). */
 export const DEFAULT_SOCKET_PATH = '/run/multinet/multinet.sock';

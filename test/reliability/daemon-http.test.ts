@@ -11,7 +11,7 @@ import net from 'node:net';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { FORWARDED_ENV } from '../../src/daemon/daemon-wire.ts';
+import { FORWARDED_ENV } from '../../src/wire/daemon-wire.ts';
 import { fuzzCounter, record, recordLeaks, scenario } from '../support/fault-report.ts';
 import { bridgeNet, FaultScene, leakList, NOTHING } from '../support/fault-scene.ts';
 
