@@ -1,7 +1,6 @@
 import { parseBoundedJson, isJsonObject } from './bounded-json.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
-import { pluginTypeProblem } from './plugin-type.ts';
-export { pluginTypeProblem } from './plugin-type.ts';
+import { pluginTypeProblem } from '../names/plugin-type.ts';
 import { parseVersion } from './versions.ts';
 
 /** One plugin object of a list; `raw` is the object exactly as written (SPEC §1). */

@@ -1,6 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
-import { pluginTypeProblem } from '../cni/network-config.ts';
+import { pluginTypeProblem } from '../names/plugin-type.ts';
 import { PluginNotFoundError, type PluginLocator } from '../cni/plugin-runner.ts';
 
 export interface FsPluginLocatorOptions {

@@ -3,8 +3,9 @@
  * "type": no path separators). Anything but a plain file name would let a
  * NetworkAttachmentDefinition author run a binary from anywhere on the node ("../../tmp/x",
  * "/usr/bin/x"), so it is refused before any lookup. The one rule for every reader: the conf
- * parser, the NAD checks (spec/) and the plugin locator. It also ends up in log lines and paths,
- * hence no control characters.
+ * parser (cni/), the NAD checks (spec/) and the plugin locator (host/); it lives in a leaf of its
+ * own because spec/ and cni/ import nothing of each other. It also ends up in log lines and
+ * paths, hence no control characters.
  */
 
 const NAME_MAX_BYTES = 255;

@@ -1,5 +1,5 @@
 import { dns1123LabelProblem } from './dns-1123.ts';
-import { pluginTypeProblem } from '../cni/plugin-type.ts';
+import { pluginTypeProblem } from '../names/plugin-type.ts';
 import { SpecError } from './spec-error.ts';
 import {
   LEGACY_NETWORK_API_VERSION,

@@ -1,7 +1,7 @@
 import { injectNetworkName } from './inject-network-name.ts';
 import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import type { NetworkDefinition } from './network-definition.ts';
-import { pluginTypeProblem } from '../cni/plugin-type.ts';
+import { pluginTypeProblem } from '../names/plugin-type.ts';
 import { SpecError, escapeForMessage, quoteValue } from './spec-error.ts';
 
 /** A file the caller read from the configured CNI directory (the caller does the I/O). */

@@ -6,7 +6,7 @@ import { infinibandGuidProblem, macAddressProblem } from './hardware-address.ts'
 import { interfaceNameProblem } from './interface-name.ts';
 import { ipAddressProblem, ipOrCidrProblem, stripPrefixLength } from './ip-address.ts';
 import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
-import { pluginTypeProblem } from '../cni/plugin-type.ts';
+import { pluginTypeProblem } from '../names/plugin-type.ts';
 
 const valid = (problem: string | undefined, what: string) => deepStrictEqual(problem, undefined, what);
 const invalid = (problem: string | undefined, what: string) =>
