@@ -1,8 +1,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttachmentPlan, PlanStore } from '../engine/attachment-plan.ts';
-import { fromPlanRecord, toPlanRecord } from '../engine/attachment-plan.ts';
 import { removeInterruptedWrites, writeFileAtomic } from './atomic-file.ts';
+import { fromPlanRecord, toPlanRecord } from './plan-record.ts';
 import { checkPrivateDir, ensurePrivateDir } from './private-dir.ts';
 import { readFileNoFollow } from './read-file-no-follow.ts';
 
@@ -56,7 +56,11 @@ export class FilePlanStore implements PlanStore {
    */
   async removeInterruptedWrites(olderThanMs?: number, containerId?: string): Promise<number> {
     if (!(await this.readable())) return 0;
-    return removeInterruptedWrites(this.dir, olderThanMs, containerId === undefined ? undefined : (target) => target === containerId);
+    return removeInterruptedWrites(
+      this.dir,
+      olderThanMs,
+      containerId === undefined ? undefined : (target) => target === containerId,
+    );
   }
 
   async put(plan: AttachmentPlan): Promise<void> {

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'node:test';
-import { toPlanRecord } from '../../src/engine/attachment-plan.ts';
+import { toPlanRecord } from '../../src/host/plan-record.ts';
 import { runCni } from '../support/cni-runtime.ts';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
 import { bridgeNet, buildThinPlugin, FaultScene, leakList, podArgs } from '../support/fault-scene.ts';
