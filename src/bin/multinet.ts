@@ -56,13 +56,17 @@ async function main(): Promise<number> {
         // Give cleanup a moment, then leave with the conventional code.
         setTimeout(() => process.exit(130), 3000).unref();
       });
-  return runCli(args, {
-    signal: stop.signal,
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
-    env: process.env,
-    isTty: process.stdout.isTTY === true,
-  });
+  return runCli(
+    args,
+    {
+      signal: stop.signal,
+      stdout: (s) => process.stdout.write(s),
+      stderr: (s) => process.stderr.write(s),
+      env: process.env,
+      isTty: process.stdout.isTTY === true,
+    },
+    { daemon: async (rest, io) => (await import('./daemon-main.ts')).runDaemonMain(rest, io) },
+  );
 }
 
 main().then(

@@ -15,6 +15,14 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
+/**
+ * Commands whose composition root is in src/bin (they build real adapters): the bin hands them
+ * in, so cli/ never imports bin/.
+ */
+export interface CliEntries {
+  daemon?(args: string[], io: CliIo): Promise<number>;
+}
+
 const USAGE = `usage: multinet <command> [options]    ("multinet <command> --help" for one command)
 
 commands:
@@ -317,7 +325,7 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, entries: CliEntries = {}): Promise<number> {
   const [sub, ...rest] = argv;
   const usage = sub !== undefined && Object.hasOwn(COMMAND_USAGE, sub) ? COMMAND_USAGE[sub] : undefined;
   if (usage && wantsHelp(rest)) {
@@ -325,7 +333,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   try {
-    return await dispatch(sub, rest, io);
+    return await dispatch(sub, rest, io, entries);
   } catch (err) {
     // node:util parseArgs: an unknown option or a missing value is a usage error, not a crash.
     const code = (err as { code?: unknown }).code;
@@ -337,7 +345,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function dispatch(sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
+async function dispatch(
+  sub: string | undefined,
+  rest: string[],
+  io: CliIo,
+  entries: CliEntries,
+): Promise<number> {
   switch (sub) {
     case 'validate':
       return validate(rest, io);
@@ -349,10 +362,12 @@ async function dispatch(sub: string | undefined, rest: string[], io: CliIo): Pro
       return demo(rest, io);
     case 'install':
       return install(rest, io);
-    case 'daemon': {
-      const { runDaemonMain } = await import('../bin/daemon-main.ts');
-      return runDaemonMain(rest, io);
-    }
+    case 'daemon':
+      if (!entries.daemon) {
+        io.stderr('multinet daemon: not available in this entry point\n');
+        return 2;
+      }
+      return entries.daemon(rest, io);
     case undefined:
     case 'help':
     case '--help':
