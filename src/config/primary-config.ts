@@ -13,6 +13,11 @@ export interface PrimaryConfig {
   config: NetworkConfigList;
 }
 
+/** What automatic configuration knows of the default network (host/auto-config.ts keeps it current). */
+export type DefaultNetworkState =
+  | { ready: true; primary: PrimaryConfig; config: Record<string, unknown> }
+  | { ready: false; reason: string };
+
 const EXTENSIONS = ['.conf', '.conflist', '.json'];
 
 export interface PrimarySelection {

@@ -1,4 +1,4 @@
-import { AutoConfig } from '../config/auto-config.ts';
+import { AutoConfig } from '../host/auto-config.ts';
 import type { DaemonConfig } from '../config/daemon-config.ts';
 import { parseListenAddress } from '../config/daemon-config.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';

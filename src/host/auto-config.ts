@@ -4,15 +4,11 @@ import { watch } from 'node:fs';
 import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
-import { writeFileAtomic } from '../host/atomic-file.ts';
-import { buildMultinetConflist, formatConflist } from './build-multinet-conflist.ts';
-import type { AutoConfigOptions } from './daemon-config.ts';
-import type { ConfDirEntry, PrimaryConfig } from './primary-config.ts';
-import { selectPrimaryConfig } from './primary-config.ts';
-
-export type DefaultNetworkState =
-  | { ready: true; primary: PrimaryConfig; config: Record<string, unknown> }
-  | { ready: false; reason: string };
+import { buildMultinetConflist, formatConflist } from '../config/build-multinet-conflist.ts';
+import type { AutoConfigOptions } from '../config/daemon-config.ts';
+import type { ConfDirEntry, DefaultNetworkState, PrimaryConfig } from '../config/primary-config.ts';
+import { selectPrimaryConfig } from '../config/primary-config.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export interface AutoConfigDeps extends AutoConfigOptions {
   socketPath: string;
@@ -50,7 +46,8 @@ function digest(text: string): string {
 }
 
 /**
- * Automatic configuration: finds the primary network's config in `primaryConfDir`, writes
+ * Automatic configuration (the daemon's config watcher; the choice of file is
+ * config/primary-config.ts, the file written is config/build-multinet-conflist.ts): finds the primary network's config in `primaryConfDir`, writes
  * `<cniConfDir>/<fileName>` (atomically, only when its content changes) once the primary and the
  * optional readiness indicator exist, and keeps watching (fs.watch plus a periodic rescan as a
  * safety net, since inotify can miss events on some mounts). When the primary goes away our
