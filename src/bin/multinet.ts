@@ -14,7 +14,7 @@ async function main(): Promise<number> {
   const help = argv.includes('--help') || argv.includes('-h');
   if (process.env['CNI_COMMAND'] !== undefined || (sub === 'cni' && !help)) {
     const [{ runThinPlugin }, { buildEngineDeps }, { stderrLogger }] = await Promise.all([
-      import('../cli/thin-plugin.ts'),
+      import('../thin/run-thin-plugin.ts'),
       import('./engine-deps.ts'),
       import('../host/stderr-logger.ts'),
     ]);

@@ -23,6 +23,8 @@ export interface HeldContainerLock {
 
 /** The wait ran out: another call for this container is still running. */
 export class ContainerLockTimeout extends Error {
+  /** What thin mode tests for (it imports no host code): a retry can help. */
+  readonly code = 'CONTAINER_LOCK_TIMEOUT';
   constructor(containerId: string, waitMs: number) {
     super(`another multinet call for container ${containerId} still runs after ${waitMs} ms`);
     this.name = 'ContainerLockTimeout';

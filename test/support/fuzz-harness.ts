@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { NetworkConfigList } from '../../src/cni/network-config.ts';
 import type { RuntimeConf } from '../../src/cni/network-list-runner.ts';
 import type { CniResult } from '../../src/cni/result.ts';
-import { runThinPlugin } from '../../src/cli/thin-plugin.ts';
+import { runThinPlugin } from '../../src/thin/run-thin-plugin.ts';
 import type { MultinetConfig } from '../../src/config/multinet-config.ts';
 import type { DelegateLists, EngineDeps } from '../../src/engine/engine-deps.ts';
 import { silentLogger } from '../../src/log/logger.ts';

@@ -14,7 +14,6 @@ import type { CniResult } from '../cni/result.ts';
 import { EngineError, EngineErrorCode } from '../engine/engine-error.ts';
 import { podIdentityFromArgs, podLabel } from '../engine/pod-identity.ts';
 import type { HeldContainerLock } from '../host/file-container-lock.ts';
-import { ContainerLockTimeout } from '../host/file-container-lock.ts';
 
 /** What thin mode adds to the engine's dependencies (optional: tests may run without them). */
 export interface ThinDeps extends EngineDeps {
@@ -78,6 +77,9 @@ export async function runThinPlugin(
   }
 }
 
+/** The lock port's error when its wait ran out (host/file-container-lock.ts ContainerLockTimeout). */
+const isLockTimeout = (err: unknown) => (err as { code?: unknown }).code === 'CONTAINER_LOCK_TIMEOUT';
+
 async function lockFor(deps: ThinDeps, req: CniRequest): Promise<HeldContainerLock> {
   try {
     return await deps.lockContainer!(req.containerId);
@@ -87,8 +89,8 @@ async function lockFor(deps: ThinDeps, req: CniRequest): Promise<HeldContainerLo
         code: EngineErrorCode.CacheFailed,
         pod: podLabel(podIdentityFromArgs(req.args), req.containerId),
         reason: lockFailure(err),
-        retryable: err instanceof ContainerLockTimeout,
-        ...(err instanceof ContainerLockTimeout ? {} : { cniCode: CniErrorCode.IoFailure }),
+        retryable: isLockTimeout(err),
+        ...(isLockTimeout(err) ? {} : { cniCode: CniErrorCode.IoFailure }),
       },
       { cause: err },
     );
@@ -97,7 +99,7 @@ async function lockFor(deps: ThinDeps, req: CniRequest): Promise<HeldContainerLo
 
 function lockFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof ContainerLockTimeout) return `${message}; try again later`;
+  if (isLockTimeout(err)) return `${message}; try again later`;
   // A cache directory others could write to: said as the plan and result caches say it.
   if ((err as { code?: unknown }).code === 'UNTRUSTED_DIRECTORY') return message;
   return `cannot lock the container in the cache directory: ${message}`;
