@@ -503,5 +503,37 @@ describe('engine STATUS and GC', () => {
     assert.deepEqual(lists.lines().slice(0, 2), ['DEL net-a net1', 'DEL cluster-net eth0']);
     assert.deepEqual(lists.lines().slice(2).sort(), ['GC cluster-net', 'GC net-a']);
     assert.deepEqual([...plans.plans.keys()], ['c2']);
+    assert.deepEqual(lists.gcValid.get('net-a'), ['c2/net1']);
+    assert.deepEqual(lists.gcValid.get('cluster-net'), ['c2/eth0']);
+  });
+
+  it('GC keeps what the result cache remembers of a listed container whose plan is lost', async () => {
+    const { deps, lists, plans } = setup('net-a');
+    await runPodNetworkRequest(deps, request('ADD'));
+    await runPodNetworkRequest(deps, { ...request('ADD'), containerId: 'c2' });
+    const lostPlan = (await plans.get('c2'))!;
+    plans.plans.delete('c2');
+    Object.assign(lists, {
+      cachedAttachments: async (id: string) =>
+        id === 'c2'
+          ? lostPlan.attachments.map((a) => ({
+              network: JSON.parse(a.configText).name as string,
+              ifName: a.ifName,
+              configText: a.configText,
+              capabilityArgs: {},
+            }))
+          : [],
+    });
+    lists.calls.length = 0;
+    await runPodNetworkRequest(deps, {
+      ...request('GC'),
+      validAttachments: [
+        { containerId: 'c1', ifName: 'eth0' },
+        { containerId: 'c2', ifName: 'eth0' },
+      ],
+    });
+    assert.deepEqual(lists.gcValid.get('net-a'), ['c1/net1', 'c2/net1']);
+    assert.deepEqual(lists.gcValid.get('cluster-net'), ['c1/eth0', 'c2/eth0']);
+    assert.equal(lists.lines().filter((l) => l.startsWith('DEL')).length, 0);
   });
 });

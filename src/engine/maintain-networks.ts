@@ -1,10 +1,9 @@
-import type { NetworkConfigList } from '../cni/network-config.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
-import type { AttachmentPlan } from './attachment-plan.ts';
+import type { ValidAttachment } from '../cni/valid-attachments.ts';
+import { collectGarbage, keptAttachments } from './collect-garbage.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { NetworkResolver } from './resolve-networks.ts';
-import { deleteAttachments } from './run-attachments.ts';
 
 /**
  * STATUS (CNI 1.1 §2.4): multinet can serve ADD only if every delegate it would always run (the
@@ -67,48 +66,29 @@ export async function gcNetworks(
       cniCode: 7,
     });
   const valid = new Set(req.validAttachments.map((a) => a.containerId));
-  const errors: string[] = [];
-  const kept: AttachmentPlan[] = [];
-  for (const containerId of await deps.plans.list()) {
-    const plan = await deps.plans.get(containerId).catch(() => undefined);
-    if (!plan) continue;
-    if (valid.has(containerId)) {
-      kept.push(plan);
-      continue;
-    }
-    const failures = await deleteAttachments(deps, plan, plan.attachments, '', req.cniPath, signal);
-    if (failures.length === 0) await deps.plans.delete(containerId);
-    else errors.push(...failures.map((f) => `${containerId} ${f.network}: ${f.error}`));
+  // A container the runtime still lists but whose plan is lost keeps what the result cache
+  // remembers of it: without this, GC would DEL its additional networks as stale.
+  const planned = new Set(await deps.plans.list());
+  const remembered: (ValidAttachment & { network: string })[] = [];
+  for (const containerId of valid) {
+    if (planned.has(containerId)) continue;
+    const cached = await deps.lists.cachedAttachments?.(containerId).catch(() => []);
+    for (const a of cached ?? []) remembered.push({ containerId, ifName: a.ifName, network: a.network });
   }
-  const byNetwork = new Map<
-    string,
-    { list: NetworkConfigList; valid: { containerId: string; ifName: string }[] }
-  >();
-  const resolver = new NetworkResolver(deps, 'GC');
-  const statics = [
-    await resolver.defaultNetwork(undefined).catch(() => undefined),
-    ...(await resolver.configuredNetworks(undefined).catch(() => [])),
-  ];
-  for (const net of statics) {
-    if (!net) continue;
-    const list = parseNetworkConfig(net.configText);
-    byNetwork.set(list.name, { list, valid: [] });
-  }
-  for (const plan of kept) {
-    for (const att of plan.attachments) {
-      const list = parseNetworkConfig(att.configText);
-      const entry = byNetwork.get(list.name) ?? { list, valid: [] };
-      entry.valid.push({ containerId: plan.containerId, ifName: att.ifName });
-      byNetwork.set(list.name, entry);
-    }
-  }
-  for (const { list, valid: attachments } of byNetwork.values()) {
-    try {
-      await deps.lists.gc(list, attachments, cniPath(deps, req), signal);
-    } catch (err) {
-      errors.push(`${list.name}: ${describeCause(err)}`);
-    }
-  }
+  const errors = await collectGarbage(
+    deps,
+    {
+      isStale: (containerId) => !valid.has(containerId),
+      validFor: async (network, kept) => [
+        ...keptAttachments(kept, network),
+        ...remembered
+          .filter((r) => r.network === network)
+          .map(({ containerId, ifName }) => ({ containerId, ifName })),
+      ],
+    },
+    cniPath(deps, req),
+    signal,
+  );
   if (errors.length > 0)
     throw new EngineError({ code: EngineErrorCode.DeleteIncomplete, pod: 'GC', reason: errors.join('; ') });
 }

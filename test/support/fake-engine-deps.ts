@@ -78,8 +78,11 @@ export class FakeDelegateLists implements DelegateLists {
   async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     this.record('CHECK', list, rt);
   }
-  async gc(list: NetworkConfigList): Promise<void> {
+  /** The `cni.dev/valid-attachments` each network's last GC received, as `containerId/ifName`. */
+  gcValid = new Map<string, string[]>();
+  async gc(list: NetworkConfigList, valid: { containerId: string; ifName: string }[]): Promise<void> {
     this.record('GC', list, {});
+    this.gcValid.set(list.name, valid.map((a) => `${a.containerId}/${a.ifName}`).sort());
   }
   async status(list: NetworkConfigList): Promise<void> {
     this.record('STATUS', list, {});
