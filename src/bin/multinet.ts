@@ -65,7 +65,10 @@ async function main(): Promise<number> {
       env: process.env,
       isTty: process.stdout.isTTY === true,
     },
-    { daemon: async (rest, io) => (await import('./daemon-main.ts')).runDaemonMain(rest, io) },
+    {
+      daemon: async (rest, io) => (await import('./daemon-main.ts')).runDaemonMain(rest, io),
+      gc: async (rest, io) => (await import('./gc-main.ts')).runGcMain(rest, io),
+    },
   );
 }
 

@@ -53,6 +53,21 @@ Two pods with several networks on this machine (root), then removes everything.
   --state DIR              where the scene's state is kept (default /run/multinet-demo)
   -o json                  a JSON report
 `,
+  gc: `usage: multinet gc --config FILE [--dry-run] [--kubeconfig FILE] [--runtime-cache-dir DIR] [-o json]
+
+On this node (root): compares multinet's plans, result caches and the host-local reservations of
+the networks it knows with the sandboxes that exist, and prints one line per attachment that
+looks LEAKED (with what is left and why) or that it cannot judge (UNKNOWN, never released).
+Without --dry-run it releases what is leaked through the delegates' own DEL and CNI GC, then
+checks again (docs/troubleshooting.md "Leaks").
+  --config FILE            the node's multinet config: the daemon's config file or the thin conflist
+  --dry-run                report only; change nothing
+  --kubeconfig FILE        also ask this API server whether each pod still exists (default: the
+                           config's kubeconfig, or the in-cluster ServiceAccount)
+  --runtime-cache-dir DIR  the runtime's libcni cache (default /var/lib/cni: results/ under it)
+  -o json                  JSON output
+exit code: 0 nothing leaked (or all released), 3 leaks found with --dry-run, 1 an error or a leak left
+`,
   status: `usage: multinet status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
 
 Lists each pod's attachments from its network-status, and the requested networks that have none.

@@ -21,6 +21,7 @@ export interface CliIo {
  */
 export interface CliEntries {
   daemon?(args: string[], io: CliIo): Promise<number>;
+  gc?(args: string[], io: CliIo): Promise<number>;
 }
 
 const USAGE = `usage: multinet <command> [options]    ("multinet <command> --help" for one command)
@@ -40,6 +41,9 @@ commands:
                              two pods with several networks on this machine (root); "demo down" removes a kept scene
   status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
                              attachments per pod from network-status, and requested networks missing
+  gc --config FILE [--dry-run] [--kubeconfig FILE] [-o json]
+                             on a node (root): report leaked plans, result caches and host-local
+                             reservations; without --dry-run release them (DEL, CNI GC)
 `;
 
 async function readFiles(paths: string[]): Promise<{ path: string; content: string }[]> {
@@ -362,6 +366,12 @@ async function dispatch(
       return demo(rest, io);
     case 'install':
       return install(rest, io);
+    case 'gc':
+      if (!entries.gc) {
+        io.stderr('multinet gc: not available in this entry point\n');
+        return 2;
+      }
+      return entries.gc(rest, io);
     case 'daemon':
       if (!entries.daemon) {
         io.stderr('multinet daemon: not available in this entry point\n');

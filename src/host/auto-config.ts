@@ -20,7 +20,8 @@ export interface AutoConfigDeps extends AutoConfigOptions {
 
 const MAX_CONF_BYTES = 1 << 20;
 
-async function readEntries(dir: string): Promise<ConfDirEntry[]> {
+/** The files of a conf dir as read (bounded in size; unreadable ones with no content). */
+export async function readConfDirEntries(dir: string): Promise<ConfDirEntry[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -145,7 +146,7 @@ export class AutoConfig {
   private async scanOnce(): Promise<void> {
     if (this.watching) this.ensureWatchers();
     const { primaryConfDir, fileName, primaryConfigName, readinessIndicatorFile, log } = this.deps;
-    const entries = await readEntries(primaryConfDir);
+    const entries = await readConfDirEntries(primaryConfDir);
     const { primary, skipped } = selectPrimaryConfig(entries, {
       ownFileName: primaryConfDir === this.deps.cniConfDir ? fileName : '',
       ...(primaryConfigName ? { wanted: primaryConfigName } : {}),
