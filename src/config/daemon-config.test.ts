@@ -51,6 +51,18 @@ describe('parseDaemonConfig', () => {
     assert.throws(() => parseDaemonConfig('not json'), /not valid JSON/);
   });
 
+  it('continuous CHECK is off by default; checkIntervalSeconds turns it on, validated', () => {
+    assert.equal(parseDaemonConfig('{}').checkIntervalMs, 0);
+    assert.equal(parseDaemonConfig('{"checkIntervalSeconds":60}').checkIntervalMs, 60_000);
+    assert.equal(parseDaemonConfig('{"checkIntervalSeconds":0}').checkIntervalMs, 0);
+    for (const bad of ['-1', '1.5', '86401', '"60"', 'true'])
+      assert.throws(
+        () => parseDaemonConfig(`{"checkIntervalSeconds":${bad}}`),
+        (err: Error) => err instanceof ConfigError && /checkIntervalSeconds/.test(err.message),
+        bad,
+      );
+  });
+
   it('keeps metrics on loopback unless explicitly allowed', () => {
     assert.deepEqual(parseListenAddress('127.0.0.1:9091', false), { host: '127.0.0.1', port: 9091 });
     assert.deepEqual(parseListenAddress('[::1]:9091', false), { host: '::1', port: 9091 });

@@ -28,6 +28,11 @@ export interface DaemonConfig {
   maxConcurrentRequestsPerNamespace: number;
   maxQueuedRequestsPerNamespace: number;
   shutdownTimeoutMs: number;
+  /**
+   * Continuous CHECK (docs/readiness.md): the period of the delegates' CHECK of every cached
+   * attachment; 0 = off (the default).
+   */
+  checkIntervalMs: number;
   autoConfig: AutoConfigOptions | undefined;
   /**
    * Local mode (no Kubernetes): pods, NADs and Networks come from this directory of manifests,
@@ -141,6 +146,7 @@ export function parseDaemonConfig(text: string): DaemonConfig {
     localDir: path(obj, 'localDir', ''),
     shutdownTimeoutMs:
       integer(obj, 'shutdownTimeoutSeconds', DAEMON_DEFAULTS.shutdownTimeoutSeconds, 0, 3600) * 1000,
+    checkIntervalMs: integer(obj, 'checkIntervalSeconds', 0, 0, 86400) * 1000,
     autoConfig: auto
       ? {
           cniConfDir,

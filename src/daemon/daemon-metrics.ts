@@ -24,6 +24,9 @@ export class DaemonMetrics {
   private readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
   private readonly liveReads: Counter<'kind'>;
   private readonly stageSeconds: Histogram<'command' | 'stage'>;
+  private readonly checks: Counter<'outcome'>;
+  private readonly checkFailures: Counter<'network'>;
+  private readonly degraded: Gauge;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -65,6 +68,23 @@ export class DaemonMetrics {
       name: 'multinet_cache_live_reads_total',
       help: 'Reads that missed the watch caches and went to the API server, by kind (pod, network).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.checks = new Counter({
+      name: 'multinet_check_runs_total',
+      help: 'Attachments CHECKed by the periodic CHECK, by outcome (success, failure, skipped: config older than 0.4.0).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.checkFailures = new Counter({
+      name: 'multinet_check_failures_total',
+      help: 'Periodic CHECKs that failed (drift), by network (namespace/name of the NAD, or the default network).',
+      labelNames: ['network'],
+      registers,
+    });
+    this.degraded = new Gauge({
+      name: 'multinet_check_degraded_attachments',
+      help: 'Attachments whose CHECK failed in the last periodic round.',
       registers,
     });
     new Gauge({
@@ -115,6 +135,16 @@ export class DaemonMetrics {
   /** Every stage once per request (0 when unused), so a stage's sum / count is its mean per request. */
   observeStages(command: string, timer: StageTimer): void {
     for (const stage of STAGES) this.stageSeconds.observe({ command, stage }, timer.ms[stage] / 1000);
+  }
+
+  /** One attachment's periodic CHECK. */
+  observeCheck(network: string, outcome: 'success' | 'failure' | 'skipped'): void {
+    this.checks.inc({ outcome });
+    if (outcome === 'failure') this.checkFailures.inc({ network });
+  }
+
+  observeDegraded(attachments: number): void {
+    this.degraded.set(attachments);
   }
 
   observeLiveRead(kind: string): void {

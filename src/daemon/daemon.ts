@@ -6,13 +6,15 @@ import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../log/logger.ts';
 import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
-import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
+import type { ClusterView, NetworkObject, PodInfo, PodRef } from '../k8s/cluster-view.ts';
+import { netnsExists } from '../host/proc-node-netns.ts';
 import { Informer } from '../k8s/informer.ts';
 import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
 import { toCachedNetworkObject, toCachedPod } from '../k8s/informer-objects.ts';
 import type { KubeRestClient, RequestObserver } from '../k8s/kube-rest-client.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
 import { NAD_API_VERSION, NAD_KIND } from '../spec/well-known.ts';
+import { AttachmentChecker } from './attachment-checker.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
 import { DaemonMetrics } from './daemon-metrics.ts';
@@ -110,6 +112,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   let cluster: ClusterView | undefined;
   let local: DirectoryClusterView | undefined;
   let events: BackgroundEvents | undefined;
+  let podCache: Informer<PodInfo> | undefined;
+  let liveView: ClusterView | undefined;
   if (config.localDir) {
     local = new DirectoryClusterView(config.localDir, (file, reason) =>
       log.warn({ file, reason }, 'local mode: manifest skipped'),
@@ -155,6 +159,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
       log: clog,
     });
     informers.push(...(pods ? [pods] : []), nads, networks);
+    podCache = pods;
+    liveView = live;
     events = new BackgroundEvents(
       new CachedClusterView({
         live,
@@ -196,6 +202,31 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     cluster: base.cluster && timedClusterView(base.cluster, stages),
   };
   const locks = new ContainerLocks();
+  const podCondition = (pod: PodRef, p: PodInfo | undefined) => ({
+    gone: !p || (pod.uid !== '' && p.uid !== pod.uid),
+    ...(p?.networksReady ? { ready: p.networksReady } : {}),
+  });
+  const checker =
+    config.checkIntervalMs > 0
+      ? new AttachmentChecker({
+          intervalMs: config.checkIntervalMs,
+          deps: () => ({
+            ...engineDeps,
+            config: engineConfig().config,
+            log: log.child?.({ subsystem: 'check' }) ?? log,
+          }),
+          locks,
+          limiter,
+          netnsExists,
+          cachedCondition: (pod) =>
+            podCache?.synced ? podCondition(pod, podCache.get(pod.namespace, pod.name)) : undefined,
+          readPod: async (pod) =>
+            podCondition(pod, await (liveView ?? cluster)?.getPod(pod.namespace, pod.name)),
+          observeCheck: (network, outcome) => metrics.observeCheck(network, outcome),
+          observeDegraded: (n) => metrics.observeDegraded(n),
+          log: log.child?.({ subsystem: 'check' }) ?? log,
+        })
+      : undefined;
   const server = new SocketServer({
     socketPath: config.socketPath,
     uid: deps.uid,
@@ -237,6 +268,11 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     listening = true;
     await metricsServer?.listen();
     deps.onListening?.({ socketPath: config.socketPath, metricsPort: metricsServer?.port });
+    if (checker) {
+      // The main signal, not `background`: rounds stop when shutdown begins, so draining ends.
+      running.push(checker.start(signal));
+      log.info({ intervalSeconds: config.checkIntervalMs / 1000 }, 'continuous CHECK on');
+    }
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });

@@ -58,4 +58,11 @@ export class ObservedDelegateLists implements DelegateLists {
   async cachedAttachments(containerId: string): Promise<CachedAttachment[]> {
     return (await this.inner.cachedAttachments?.(containerId)) ?? [];
   }
+  async getCachedResult(
+    list: NetworkConfigList,
+    attachment: Pick<RuntimeConf, 'containerId' | 'ifName'>,
+    version: string,
+  ): Promise<CniResult | undefined> {
+    return this.inner.getCachedResult?.(list, attachment, version);
+  }
 }

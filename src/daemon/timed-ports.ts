@@ -47,8 +47,10 @@ export function timedClusterView(inner: ClusterView, timers: StageTimers): Clust
   return {
     getPod: (namespace, name, signal) => inner.getPod(namespace, name, signal),
     getNetworkObject: (namespace, name, signal) => inner.getNetworkObject(namespace, name, signal),
-    writeNetworkStatus: (pod: PodRef, statusJson: string, signal?: AbortSignal) =>
-      timed(timers.forPod(pod.uid), 'status', () => inner.writeNetworkStatus(pod, statusJson, signal)),
+    writeNetworkStatus: (pod: PodRef, statusJson: string, signal?: AbortSignal, ready?) =>
+      timed(timers.forPod(pod.uid), 'status', () => inner.writeNetworkStatus(pod, statusJson, signal, ready)),
+    writeNetworksReady: (pod, ready, signal) =>
+      timed(timers.forPod(pod.uid), 'status', () => inner.writeNetworksReady(pod, ready, signal)),
     recordEvent: (pod, type, reason, message) => inner.recordEvent(pod, type, reason, message),
   };
 }

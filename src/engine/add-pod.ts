@@ -3,7 +3,7 @@ import type { CniResult } from '../cni/result.ts';
 import { convertResult } from '../cni/result-convert.ts';
 import type { PodInfo } from '../k8s/cluster-view.ts';
 import type { NetworkStatus } from '../spec/network-status.ts';
-import { buildNetworkStatus, formatNetworkStatus } from '../spec/network-status.ts';
+import { formatNetworkStatus } from '../spec/network-status.ts';
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
@@ -15,6 +15,8 @@ import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
 import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-attachments.ts';
 import { removeStalePlan } from './remove-stale-plan.ts';
+import { gatewaysFrom, statusOf } from './attachment-status.ts';
+import { attachedCondition, conditionTime, missingCondition } from './networks-ready.ts';
 
 /**
  * ADD: plan (pure), cache the plan, run the delegates in order, move the default route if asked,
@@ -33,8 +35,42 @@ export async function addPod(
     return await attachPod(deps, req, identity, label, seen, signal);
   } catch (err) {
     await recordAddFailed(deps, identity, seen.pod, err);
+    await markNetworksMissing(deps, identity, seen.pod, err, signal);
     throw err;
   }
+}
+
+/**
+ * NetworksReady=False (NetworkMissing) on a pod whose ADD failed, naming the network: the pod may
+ * still carry True from a sandbox it had before (a reboot re-creates sandboxes), and a human
+ * reading `kubectl describe` sees which network is missing. Only for a pod read from the API
+ * (its UID guards the write); skipped when the API is the problem, and a failure is only logged.
+ */
+async function markNetworksMissing(
+  deps: EngineDeps,
+  identity: PodIdentity | undefined,
+  seen: PodInfo | undefined,
+  err: unknown,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!identity || !seen || !deps.cluster) return;
+  const code = err instanceof EngineError ? err.code : undefined;
+  if (code === EngineErrorCode.ClusterUnavailable || code === EngineErrorCode.StatusWriteFailed) return;
+  if (signal?.aborted) return;
+  const cause = err instanceof EngineError ? `${err.code}: ${err.reason}` : describeCause(err);
+  const pod = { namespace: identity.namespace, name: identity.name, uid: identity.uid || seen.uid };
+  const ready = {
+    ...missingCondition(err instanceof EngineError ? err.network : undefined, cause),
+    lastTransitionTime: conditionTime(),
+  };
+  await deps.cluster
+    .writeNetworksReady(pod, ready, signal)
+    .catch((e: unknown) =>
+      deps.log.warn(
+        { pod: `${pod.namespace}/${pod.name}`, err: describeCause(e) },
+        'cannot write NetworksReady',
+      ),
+    );
 }
 
 /**
@@ -183,32 +219,6 @@ function delegateCode(err: unknown): number | undefined {
   return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : undefined;
 }
 
-function statusOf(att: PlannedAttachment, result: CniResult | undefined): NetworkStatus[] {
-  const converted = result
-    ? (convertResult(result, '1.1.0') as unknown as Parameters<typeof buildNetworkStatus>[0]['result'])
-    : undefined;
-  return buildNetworkStatus({
-    network: att.network,
-    isDefault: att.isDefault,
-    ifName: att.ifName,
-    result: converted,
-    ...(att.defaultRoute ? { gateways: att.defaultRoute } : {}),
-  });
-}
-
-function gatewaysFrom(result: CniResult | undefined, ifName: string): string[] {
-  const r = result
-    ? (convertResult(result, '1.1.0') as {
-        interfaces?: { name: string }[];
-        ips?: { gateway?: string; interface?: number }[];
-      })
-    : undefined;
-  const idx = r?.interfaces?.findIndex((i) => i.name === ifName) ?? -1;
-  return (r?.ips ?? [])
-    .filter((ip) => ip.gateway && (ip.interface === undefined || ip.interface === idx))
-    .map((ip) => ip.gateway!);
-}
-
 async function applyDefaultRoute(
   deps: EngineDeps,
   plan: AttachmentPlan,
@@ -252,7 +262,9 @@ async function writeStatus(
   signal?: AbortSignal,
 ): Promise<void> {
   try {
-    await deps.cluster!.writeNetworkStatus(plan.pod!, formatNetworkStatus(statuses), signal);
+    // The condition rides on the same PATCH: a readiness gate costs no extra API request.
+    const ready = { ...attachedCondition(plan.attachments), lastTransitionTime: conditionTime() };
+    await deps.cluster!.writeNetworkStatus(plan.pod!, formatNetworkStatus(statuses), signal, ready);
   } catch (err) {
     throw new EngineError(
       {

@@ -1,5 +1,6 @@
 import { CniErrorCode } from '../cni/cni-error.ts';
 import { selectVersion, versionAtLeast } from '../cni/versions.ts';
+import type { AttachmentPlan } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
@@ -27,28 +28,82 @@ export async function checkPod(
       // CNI §6 code 3: "container unknown or does not exist".
       cniCode: CniErrorCode.UnknownContainer,
     });
+  const outcomes = await checkAttachments(deps, plan, req.netns, req.cniPath, req.selfType, signal, {
+    stopAtFailure: true,
+  });
+  const failed = outcomes.find((o) => o.outcome === 'failure');
+  if (failed)
+    throw new EngineError(
+      {
+        code: EngineErrorCode.CheckFailed,
+        pod: label,
+        network: failed.network,
+        reason: `${failed.ifName}: ${failed.error}`,
+      },
+      { cause: failed.cause },
+    );
+}
+
+export interface AttachmentCheck {
+  network: string;
+  ifName: string;
+  /** `skipped`: the config is older than CNI 0.4.0, which has no CHECK. */
+  outcome: 'success' | 'failure' | 'skipped';
+  error?: string;
+  cause?: unknown;
+}
+
+/**
+ * Runs the delegates' CHECK for each attachment of a plan, in order, and says how each went.
+ * Never changes the pod: CHECK only reports (CNI §4 "CHECK"). A config multinet cannot parse or
+ * must refuse counts as a failure of that attachment, unless `stopAtFailure` (the runtime's own
+ * CHECK), where it is thrown as it is.
+ */
+export async function checkAttachments(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  netns: string,
+  cniPath: string[],
+  selfType: string | undefined,
+  signal?: AbortSignal,
+  opts: { stopAtFailure?: boolean } = {},
+): Promise<AttachmentCheck[]> {
+  const out: AttachmentCheck[] = [];
   for (const att of plan.attachments) {
-    const list = parseAttachmentConfig(plan, att, req.selfType);
+    const base = { network: att.network, ifName: att.ifName };
+    const fail = (err: unknown) =>
+      out.push({
+        ...base,
+        outcome: 'failure',
+        error: err instanceof EngineError ? err.reason : describeCause(err),
+        cause: err,
+      });
+    let list;
+    try {
+      list = parseAttachmentConfig(plan, att, selfType);
+    } catch (err) {
+      // The runtime's CHECK answers with the refusal itself (code 7), as ADD does.
+      if (opts.stopAtFailure) throw err;
+      fail(err);
+      continue;
+    }
     if (!versionAtLeast(selectVersion(list.cniVersion, list.cniVersions), '0.4.0')) {
       // CNI §2.3: a config older than 0.4.0 cannot be CHECKed; that says nothing about its health.
       deps.log.debug(
         { network: att.network, cniVersion: list.cniVersion },
         'CHECK skipped: config older than 0.4.0',
       );
+      out.push({ ...base, outcome: 'skipped' });
       continue;
     }
     try {
-      await deps.lists.check(list, runtimeConfFor(deps, plan, att, req.netns, req.cniPath), signal);
+      await deps.lists.check(list, runtimeConfFor(deps, plan, att, netns, cniPath), signal);
+      out.push({ ...base, outcome: 'success' });
     } catch (err) {
-      throw new EngineError(
-        {
-          code: EngineErrorCode.CheckFailed,
-          pod: label,
-          network: att.network,
-          reason: `${att.ifName}: ${describeCause(err)}`,
-        },
-        { cause: err },
-      );
+      if (signal?.aborted) throw err;
+      fail(err);
+      if (opts.stopAtFailure) break;
     }
   }
+  return out;
 }

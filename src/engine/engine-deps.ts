@@ -24,6 +24,15 @@ export interface DelegateLists {
    * it was attached with (libcni GetCachedAttachments): DEL's last resort when the plan is lost.
    */
   cachedAttachments?(containerId: string): Promise<CachedAttachment[]>;
+  /**
+   * The final ADD result cached for one attachment, converted to `version`; undefined when none
+   * (the daemon's periodic CHECK writes network-status again from it, without an API read).
+   */
+  getCachedResult?(
+    list: NetworkConfigList,
+    attachment: Pick<RuntimeConf, 'containerId' | 'ifName'>,
+    version: string,
+  ): Promise<CniResult | undefined>;
 }
 
 export interface CachedAttachment {

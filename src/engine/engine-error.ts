@@ -10,6 +10,8 @@ export class EngineError extends Error {
   readonly retryable: boolean;
   readonly pod: string;
   readonly network: string | undefined;
+  /** The cause alone, without the pod and network prefix of `message`. */
+  readonly reason: string;
 
   constructor(
     init: {
@@ -28,6 +30,7 @@ export class EngineError extends Error {
     this.code = init.code;
     this.pod = init.pod;
     this.network = init.network;
+    this.reason = init.reason;
     this.retryable = init.retryable ?? false;
     this.cniCode = init.cniCode ?? (this.retryable ? CniErrorCode.TryAgainLater : CniErrorCode.Internal);
   }

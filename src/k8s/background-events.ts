@@ -1,5 +1,12 @@
 import type { Logger } from '../log/logger.ts';
-import type { ClusterView, EventRecorder, NetworkObject, PodInfo, PodRef } from './cluster-view.ts';
+import type {
+  ClusterView,
+  EventRecorder,
+  NetworkObject,
+  NetworksReadyCondition,
+  PodInfo,
+  PodRef,
+} from './cluster-view.ts';
 
 /**
  * Sends Events off the ADD path. Events are informational (the network-status annotation is
@@ -31,8 +38,17 @@ export class BackgroundEvents implements ClusterView {
     return this.inner.getNetworkObject(namespace, name, signal);
   }
 
-  writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void> {
-    return this.inner.writeNetworkStatus(pod, statusJson, signal);
+  writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
+    return this.inner.writeNetworkStatus(pod, statusJson, signal, ready);
+  }
+
+  writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition, signal?: AbortSignal): Promise<void> {
+    return this.inner.writeNetworksReady(pod, ready, signal);
   }
 
   recordEvent(...args: Parameters<EventRecorder['recordEvent']>): Promise<void> {

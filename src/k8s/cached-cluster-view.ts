@@ -1,4 +1,4 @@
-import type { ClusterView, NetworkObject, PodInfo, PodRef } from './cluster-view.ts';
+import type { ClusterView, NetworkObject, NetworksReadyCondition, PodInfo, PodRef } from './cluster-view.ts';
 import { ClusterUnavailableError } from './cluster-view.ts';
 import type { Informer } from './informer.ts';
 import type { KubeResponse, KubeRestClient } from './kube-rest-client.ts';
@@ -76,8 +76,17 @@ export class CachedClusterView implements ClusterView {
     return this.liveNetwork(namespace, name, signal);
   }
 
-  writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void> {
-    return this.opts.live.writeNetworkStatus(pod, statusJson, signal);
+  writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
+    return this.opts.live.writeNetworkStatus(pod, statusJson, signal, ready);
+  }
+
+  writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition, signal?: AbortSignal): Promise<void> {
+    return this.opts.live.writeNetworksReady(pod, ready, signal);
   }
 
   recordEvent(pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -9,6 +9,21 @@ export interface PodInfo {
   uid: string;
   nodeName?: string;
   annotations: Record<string, string>;
+  /** The pod's NetworksReady condition as the API holds it (the daemon's pod cache keeps it). */
+  networksReady?: NetworksReadyCondition;
+}
+
+/**
+ * The pod condition `NetworksReady` (docs/readiness.md): True once every attachment is up, False
+ * with a reason and a message naming the network while one is missing or degraded. Usable as a
+ * readiness gate (`spec.readinessGates: [{conditionType: NetworksReady}]`).
+ */
+export interface NetworksReadyCondition {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  /** RFC 3339, set when `status` changes; absent = the stored one stays (strategic merge). */
+  lastTransitionTime?: string;
 }
 
 /** A NetworkAttachmentDefinition or a 2018 `Network`, as a plain API object (parsed later by src/spec). */
@@ -24,8 +39,18 @@ export interface NetworkDefinitionReader {
 }
 
 export interface PodStatusWriter {
-  /** Sets the network-status annotation on the pod with this UID (no write to a re-created pod). */
-  writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Sets the network-status annotation on the pod with this UID (no write to a re-created pod)
+   * and, when `ready` is given, its NetworksReady condition in the same write.
+   */
+  writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void>;
+  /** Sets only the NetworksReady condition (an ADD that failed has no network-status to write). */
+  writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition, signal?: AbortSignal): Promise<void>;
 }
 
 export interface EventRecorder {

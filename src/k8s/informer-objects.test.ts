@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OMITTED_CONFIG_BYTES, parseNetworkDefinition } from '../spec/network-definition.ts';
-import { toCachedNetworkObject } from './informer-objects.ts';
+import { toCachedNetworkObject, toCachedPod } from './informer-objects.ts';
 import { ELIDED_STRING_PREFIX } from './list-item-splitter.ts';
 
 const NAD = ['k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition'] as const;
@@ -54,5 +54,41 @@ describe('toCachedNetworkObject', () => {
     const out = toCachedNetworkObject(listed({ type: 'bridge', pad: 'x'.repeat(5000) }), ...NAD, 1024);
     assert.deepEqual(out['spec'], { config: {} });
     assert.throws(() => parseNetworkDefinition(out), /must be a string/);
+  });
+});
+
+describe('toCachedPod', () => {
+  it('keeps the NetworksReady condition (bounded) and drops network-status and other conditions', () => {
+    const pod = toCachedPod({
+      metadata: {
+        namespace: 'ns',
+        name: 'p',
+        uid: 'u',
+        annotations: { 'k8s.v1.cni.cncf.io/network-status': '[]', a: 'b' },
+      },
+      spec: { nodeName: 'n1' },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          {
+            type: 'NetworksReady',
+            status: 'False',
+            reason: 'NetworkDegraded',
+            message: 'm'.repeat(5000),
+            lastTransitionTime: '2030-01-01T00:00:00Z',
+          },
+        ],
+      },
+    });
+    assert.deepEqual(pod.annotations, { a: 'b' });
+    assert.equal(pod.networksReady?.status, 'False');
+    assert.equal(pod.networksReady?.reason, 'NetworkDegraded');
+    assert.equal(pod.networksReady?.message.length, 1024);
+    assert.equal(pod.networksReady?.lastTransitionTime, '2030-01-01T00:00:00Z');
+    const none = toCachedPod({
+      metadata: { namespace: 'ns', name: 'q' },
+      status: { conditions: [{ type: 'NetworksReady', status: 'Unknown' }] },
+    });
+    assert.equal(none.networksReady, undefined);
   });
 });

@@ -1,5 +1,5 @@
 import { NETWORK_STATUS_ANNOTATION } from '../spec/well-known.ts';
-import type { ClusterView, NetworkObject, PodInfo, PodRef } from './cluster-view.ts';
+import type { ClusterView, NetworkObject, NetworksReadyCondition, PodInfo, PodRef } from './cluster-view.ts';
 import { ClusterUnavailableError } from './cluster-view.ts';
 import type { KubeResponse, KubeRestClient } from './kube-rest-client.ts';
 import type { ApiStatus } from './kube-rest-client.ts';
@@ -26,7 +26,57 @@ export function toPodInfo(obj: Record<string, unknown>): PodInfo {
     annotations,
   };
   if (typeof spec['nodeName'] === 'string') info.nodeName = spec['nodeName'];
+  const ready = networksReadyOf(obj['status']);
+  if (ready) info.networksReady = ready;
   return info;
+}
+
+/** Longest condition message kept from the API (ours are shorter; the cache stays small). */
+const MAX_CONDITION_MESSAGE = 1024;
+
+/** The NetworksReady condition of a pod's `status`, if it has a well-formed one. */
+export function networksReadyOf(status: unknown): NetworksReadyCondition | undefined {
+  const conditions = (status as { conditions?: unknown } | null | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  for (const c of conditions as Record<string, unknown>[]) {
+    if (typeof c !== 'object' || c === null || c['type'] !== NETWORKS_READY_CONDITION) continue;
+    if (c['status'] !== 'True' && c['status'] !== 'False') return undefined;
+    const out: NetworksReadyCondition = {
+      status: c['status'],
+      reason: typeof c['reason'] === 'string' ? c['reason'].slice(0, 128) : '',
+      message: typeof c['message'] === 'string' ? c['message'].slice(0, MAX_CONDITION_MESSAGE) : '',
+    };
+    if (typeof c['lastTransitionTime'] === 'string')
+      out.lastTransitionTime = c['lastTransitionTime'].slice(0, 64);
+    return out;
+  }
+  return undefined;
+}
+
+/** The pod condition type multinet owns (docs/readiness.md). */
+export const NETWORKS_READY_CONDITION = 'NetworksReady';
+
+/** The strategic-merge patch of pods/status: UID precondition, annotations, our condition. */
+export function statusPatch(
+  uid: string,
+  annotations: Record<string, string> | undefined,
+  ready: NetworksReadyCondition | undefined,
+): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  if (uid) metadata['uid'] = uid;
+  if (annotations) metadata['annotations'] = annotations;
+  const body: Record<string, unknown> = { metadata };
+  if (ready) {
+    const condition: Record<string, string> = {
+      type: NETWORKS_READY_CONDITION,
+      status: ready.status,
+      reason: ready.reason,
+      message: ready.message,
+    };
+    if (ready.lastTransitionTime) condition['lastTransitionTime'] = ready.lastTransitionTime;
+    body['status'] = { conditions: [condition] };
+  }
+  return body;
 }
 
 /** Answers 404 as "absent", other failures as ClusterUnavailableError (retry may help) or Error. */
@@ -131,16 +181,37 @@ export class KubernetesClusterView implements ClusterView {
   }
 
   /**
-   * One merge PATCH on pods/status. The patch carries the UID: the API server refuses it (422
-   * Invalid, cause `metadata.uid`: "field is immutable") if the pod was re-created, so a new pod
-   * of the same name is never annotated. 409, 429 and 5xx are retried with a jittered backoff
-   * that honours Retry-After. A pod that is already gone is not an error: its sandbox is going
-   * away too.
+   * One strategic-merge PATCH on pods/status carrying the annotation and, when given, the
+   * NetworksReady condition: the status subresource accepts metadata annotations as well
+   * (only spec, labels and ownerReferences are kept from the stored pod), so both cost one
+   * request. Strategic merge matters for the condition: a JSON merge patch would replace the
+   * whole `status.conditions` list, the kubelet's conditions included; strategic merge merges
+   * it by `type`. The patch carries the UID: the API server refuses it (422 Invalid, cause
+   * `metadata.uid`: "field is immutable") if the pod was re-created, so a new pod of the same
+   * name is never annotated. 409, 429 and 5xx are retried with a jittered backoff that honours
+   * Retry-After. A pod that is already gone is not an error: its sandbox is going away too.
    */
-  async writeNetworkStatus(pod: PodRef, statusJson: string, signal?: AbortSignal): Promise<void> {
+  writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
+    return this.patchStatus(pod, { [NETWORK_STATUS_ANNOTATION]: statusJson }, ready, signal);
+  }
+
+  writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition, signal?: AbortSignal): Promise<void> {
+    return this.patchStatus(pod, undefined, ready, signal);
+  }
+
+  private async patchStatus(
+    pod: PodRef,
+    annotations: Record<string, string> | undefined,
+    ready: NetworksReadyCondition | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const what = `PATCH pods/status ${pod.namespace}/${pod.name}`;
-    const body = { metadata: { uid: pod.uid, annotations: { [NETWORK_STATUS_ANNOTATION]: statusJson } } };
-    if (!pod.uid) delete (body.metadata as { uid?: string }).uid;
+    const body = statusPatch(pod.uid, annotations, ready);
     const sleep = this.opts.sleep ?? abortableDelay;
     for (let attempt = 1; ; attempt++) {
       const res = await call(what, () =>
@@ -148,7 +219,7 @@ export class KubernetesClusterView implements ClusterView {
           'PATCH',
           `/api/v1/namespaces/${enc(pod.namespace)}/pods/${enc(pod.name)}/status`,
           body,
-          'application/merge-patch+json',
+          'application/strategic-merge-patch+json',
           signal,
         ),
       );

@@ -24,6 +24,10 @@ export class UnavailableClusterView implements ClusterView {
     this.fail();
   }
 
+  async writeNetworksReady(): Promise<void> {
+    this.fail();
+  }
+
   async recordEvent(): Promise<void> {
     this.fail();
   }

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PodRef } from '../k8s/cluster-view.ts';
+import type { NetworksReadyCondition, PodRef } from '../k8s/cluster-view.ts';
 import { writeFileAtomic } from '../host/atomic-file.ts';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from '../spec/dns-1123.ts';
 import { ManifestClusterView } from './manifest-cluster-view.ts';
@@ -112,8 +112,13 @@ export class DirectoryClusterView extends ManifestClusterView {
     signal.addEventListener('abort', () => clearTimeout(this.reloadTimer), { once: true });
   }
 
-  override async writeNetworkStatus(pod: PodRef, statusJson: string): Promise<void> {
-    await super.writeNetworkStatus(pod, statusJson);
+  override async writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
+    await super.writeNetworkStatus(pod, statusJson, signal, ready);
     await writeFileAtomic(statusFileOf(this.dir, pod), `${statusJson}\n`, 0o644);
   }
 }

@@ -1,4 +1,10 @@
-import type { ClusterView, NetworkObject, PodInfo, PodRef } from '../k8s/cluster-view.ts';
+import type {
+  ClusterView,
+  NetworkObject,
+  NetworksReadyCondition,
+  PodInfo,
+  PodRef,
+} from '../k8s/cluster-view.ts';
 import { toPodInfo } from '../k8s/kubernetes-cluster-view.ts';
 import { objectRef } from './manifest-documents.ts';
 
@@ -12,6 +18,7 @@ export class ManifestClusterView implements ClusterView {
   protected readonly pods = new Map<string, PodInfo>();
   protected readonly networks = new Map<string, NetworkObject>();
   readonly statusWrites = new Map<string, string>();
+  readonly readyWrites = new Map<string, NetworksReadyCondition>();
   readonly events: { pod: PodRef; type: string; reason: string; message: string }[] = [];
 
   constructor(objects: Record<string, unknown>[] = []) {
@@ -50,8 +57,19 @@ export class ManifestClusterView implements ClusterView {
     return this.networks.get(`${namespace}/${name}`);
   }
 
-  async writeNetworkStatus(pod: PodRef, statusJson: string): Promise<void> {
+  async writeNetworkStatus(
+    pod: PodRef,
+    statusJson: string,
+    _signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
     this.statusWrites.set(`${pod.namespace}/${pod.name}`, statusJson);
+    if (ready) this.readyWrites.set(`${pod.namespace}/${pod.name}`, ready);
+  }
+
+  /** Kept in memory only: without a kubelet no readiness gate reads it (docs/readiness.md). */
+  async writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition): Promise<void> {
+    this.readyWrites.set(`${pod.namespace}/${pod.name}`, ready);
   }
 
   async recordEvent(pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -23,6 +23,22 @@ export interface NetworkStatus {
   'default-route'?: string[];
   /** Device Information (device-info spec), as the device plugin wrote it. */
   'device-info'?: unknown;
+  /** multinet's extension (§5.3: custom keys have a '.'): set while this attachment fails CHECK. */
+  [CHECK_MARK_KEY]?: CheckMark;
+}
+
+/**
+ * The key of multinet's drift mark in a network-status entry (docs/readiness.md). Spec keys have
+ * no '.', so readers that know only the spec (Multus's client) ignore it.
+ */
+export const CHECK_MARK_KEY = 'multinet.dev/check';
+
+/** Present on an entry while the daemon's periodic CHECK of its attachment fails. */
+export interface CheckMark {
+  /** The delegate's CHECK error. */
+  error: string;
+  /** RFC 3339: when the daemon first saw this attachment fail. */
+  since: string;
 }
 
 export interface StatusDns {
@@ -123,6 +139,7 @@ const KEY_ORDER = [
   'gateway',
   'default-route',
   'device-info',
+  CHECK_MARK_KEY,
 ];
 
 /** One fixed key order (close to the Go struct's), whatever order the entry was built in. */
@@ -141,7 +158,8 @@ const NETWORK_STATUS_MAX_DEPTH = 64;
 /**
  * Reads a network-status value written by us, Multus or the 2018 proof of concept. A missing
  * `default` is false (the client omits it when false); a missing `dns` is {}. Keys outside the
- * spec (§5.3 reserves keys without a '.') are dropped.
+ * spec (§5.3 reserves keys without a '.') are dropped, except multinet's CHECK_MARK_KEY (kept when
+ * well-formed).
  */
 export function parseNetworkStatus(text: string): NetworkStatus[] {
   const fail = (
@@ -206,8 +224,16 @@ export function parseNetworkStatus(text: string): NetworkStatus[] {
     if (defaultRoute !== undefined) entry['default-route'] = defaultRoute;
     if (raw['device-info'] !== undefined && raw['device-info'] !== null)
       entry['device-info'] = raw['device-info'];
+    const mark = checkMarkOf(raw[CHECK_MARK_KEY]);
+    if (mark) entry[CHECK_MARK_KEY] = mark;
     return entry;
   });
+}
+
+/** A drift mark as multinet writes it; anything else under the key is ignored. */
+function checkMarkOf(v: unknown): CheckMark | undefined {
+  if (!isObject(v) || typeof v['error'] !== 'string' || typeof v['since'] !== 'string') return undefined;
+  return { error: v['error'], since: v['since'] };
 }
 
 /** Gateways of default routes (dst 0.0.0.0/0 or ::/0) that name one; no "<nil>" strings. */

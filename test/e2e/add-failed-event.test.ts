@@ -2,7 +2,8 @@
  * docs/troubleshooting.md promises a Warning event `AddNetworkFailed` on the pod for every
  * failed ADD that names it, also for failures found before anything is attached (an unknown or
  * forbidden network, a malformed annotation). Real kube-apiserver, real plugins; thin plugin and
- * daemon + shim (which sends events in the background, after answering the runtime).
+ * daemon + shim (which sends events in the background, after answering the runtime). The pod's
+ * NetworksReady condition turns False (NetworkMissing) with the same code.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -80,6 +81,17 @@ async function expectEvents(
     }
     assert.equal(found.length, 1, `${c.name}: one AddNetworkFailed event`);
     assert.match(found[0]!.message ?? '', new RegExp(`^${c.code}: pod ${namespace}/${c.name}`));
+    // The pod condition says the same (docs/readiness.md), written before the runtime's answer.
+    const pod = await cp.client.get<KubeObject & { status?: { conditions?: Record<string, string>[] } }>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace,
+      name: c.name,
+    });
+    const ready = pod.status?.conditions?.find((x) => x['type'] === 'NetworksReady');
+    assert.equal(ready?.['status'], 'False', `${c.name}: NetworksReady`);
+    assert.equal(ready?.['reason'], 'NetworkMissing');
+    assert.match(ready?.['message'] ?? '', new RegExp(`^(network \\S+|the pod's networks) .*${c.code}`));
   }
 }
 

@@ -27,6 +27,8 @@ export class FakeDelegateLists implements DelegateLists {
   calls: FakeCall[] = [];
   failAdd = new Set<string>();
   failDel = new Set<string>();
+  /** Interface names whose CHECK fails (drift), with the plugin's error text. */
+  failCheck = new Map<string, string>();
   /** The CNI code a failing ADD reports (the plugin's own code, as DelegateError carries it). */
   failAddCode = 7;
   addDelayMs = 0;
@@ -77,6 +79,8 @@ export class FakeDelegateLists implements DelegateLists {
   }
   async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     this.record('CHECK', list, rt);
+    const err = this.failCheck.get(rt.ifName);
+    if (err !== undefined) throw Object.assign(new Error(err), { code: 100 });
   }
   /** The `cni.dev/valid-attachments` each network's last GC received, as `containerId/ifName`. */
   gcValid = new Map<string, string[]>();

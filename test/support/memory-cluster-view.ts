@@ -1,4 +1,10 @@
-import type { ClusterView, NetworkObject, PodInfo, PodRef } from '../../src/k8s/cluster-view.ts';
+import type {
+  ClusterView,
+  NetworkObject,
+  NetworksReadyCondition,
+  PodInfo,
+  PodRef,
+} from '../../src/k8s/cluster-view.ts';
 import { ClusterUnavailableError } from '../../src/k8s/cluster-view.ts';
 
 /**
@@ -8,7 +14,9 @@ import { ClusterUnavailableError } from '../../src/k8s/cluster-view.ts';
 export class FakeClusterView implements ClusterView {
   pods = new Map<string, PodInfo>();
   nads = new Map<string, NetworkObject>();
-  statusWrites: { pod: PodRef; json: string }[] = [];
+  statusWrites: { pod: PodRef; json: string; ready?: NetworksReadyCondition }[] = [];
+  /** Condition-only writes (a failed ADD). */
+  readyWrites: { pod: PodRef; ready: NetworksReadyCondition }[] = [];
   events: { pod: PodRef; type: string; reason: string; message: string }[] = [];
   down = false;
   failStatusWrite = false;
@@ -36,9 +44,27 @@ export class FakeClusterView implements ClusterView {
     return this.nads.get(`${namespace}/${name}`);
   }
 
-  async writeNetworkStatus(pod: PodRef, json: string): Promise<void> {
+  async writeNetworkStatus(
+    pod: PodRef,
+    json: string,
+    _signal?: AbortSignal,
+    ready?: NetworksReadyCondition,
+  ): Promise<void> {
     if (this.down || this.failStatusWrite) throw new ClusterUnavailableError('fake status write refused');
-    this.statusWrites.push({ pod, json });
+    this.statusWrites.push({ pod, json, ...(ready ? { ready } : {}) });
+    if (ready) this.setCondition(pod, ready);
+  }
+
+  /** As the API server (and then the daemon's pod cache) would hold it after a write. */
+  private setCondition(pod: PodRef, ready: NetworksReadyCondition): void {
+    const stored = this.pods.get(`${pod.namespace}/${pod.name}`);
+    if (stored && (!pod.uid || stored.uid === pod.uid)) stored.networksReady = { ...ready };
+  }
+
+  async writeNetworksReady(pod: PodRef, ready: NetworksReadyCondition): Promise<void> {
+    if (this.down || this.failStatusWrite) throw new ClusterUnavailableError('fake status write refused');
+    this.readyWrites.push({ pod, ready });
+    this.setCondition(pod, ready);
   }
 
   async recordEvent(pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
