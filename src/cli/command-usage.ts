@@ -71,6 +71,8 @@ exit code: 0 nothing leaked (or all released), 3 leaks found with --dry-run, 1 a
   status: `usage: multinet status [NAMESPACE/POD] [--kubeconfig FILE | --local DIR] [-o json]
 
 Lists each pod's attachments from its network-status, and the requested networks that have none.
+READY is the pod's NetworksReady condition; CHECK says FAILING for an attachment whose periodic
+CHECK fails (the daemon's checkIntervalSeconds; docs/readiness.md).
   --kubeconfig FILE        the API server (default: $KUBECONFIG)
   --local DIR              a local-mode manifest directory instead of an API server
   -o json                  JSON output

@@ -43,8 +43,58 @@ describe('status', () => {
       ],
     );
     const text = formatPodNetworks(out);
-    assert.match(text, /team-a\/web\s+net1\s+team-a\/data\s+10\.10\.0\.7/);
+    assert.match(text, /^POD\s+READY\s+INTERFACE\s+NETWORK\s+IPS\s+MAC\s+DEFAULT\s+CHECK$/m);
+    assert.match(text, /team-a\/web\s+-\s+net1\s+team-a\/data\s+10\.10\.0\.7/);
     assert.match(text, /requested but not attached.*\n\s+team-a\/web: team-a\/data@net9, other\/storage/);
+  });
+
+  it('shows NetworksReady and the attachments whose periodic CHECK fails', () => {
+    const drifted = formatNetworkStatus([
+      { name: 'podnet', interface: 'eth0', ips: ['10.88.0.5'], default: true, dns: {} },
+      {
+        name: 'team-a/data',
+        interface: 'net1',
+        ips: ['10.10.0.7'],
+        default: false,
+        dns: {},
+        'multinet.dev/check': { error: 'interface net1 not found', since: '2030-01-02T03:04:05Z' },
+      },
+    ]);
+    const out = summarizePodNetworks([
+      {
+        namespace: 'team-a',
+        name: 'web',
+        annotations: { 'k8s.v1.cni.cncf.io/networks': 'data', 'k8s.v1.cni.cncf.io/network-status': drifted },
+        networksReady: {
+          status: 'False',
+          reason: 'NetworkDegraded',
+          message: 'CHECK fails for network team-a/data (net1): interface net1 not found',
+        },
+      },
+      {
+        namespace: 'team-a',
+        name: 'ok',
+        annotations: { 'k8s.v1.cni.cncf.io/network-status': status },
+        networksReady: { status: 'True', reason: 'NetworksAttached', message: '2 networks are attached' },
+      },
+    ]);
+    assert.deepEqual(out[0]!.attachments[1]!.drift, {
+      error: 'interface net1 not found',
+      since: '2030-01-02T03:04:05Z',
+    });
+    assert.equal(out[0]!.attachments[0]!.drift, undefined);
+    const text = formatPodNetworks(out);
+    assert.match(text, /team-a\/web\s+False\s+net1\s+team-a\/data\s+10\.10\.0\.7\s+-\s+FAILING/);
+    assert.match(text, /team-a\/ok\s+True\s+net1\s+team-a\/data/);
+    assert.match(
+      text,
+      /NetworksReady=False:\n {2}team-a\/web: NetworkDegraded: CHECK fails for network team-a\/data \(net1\)/,
+    );
+    assert.match(
+      text,
+      /drift \(periodic CHECK failing\):\n {2}team-a\/web net1 team-a\/data: since 2030-01-02T03:04:05Z: interface net1 not found/,
+    );
+    assert.doesNotMatch(text, /team-a\/ok:/, 'a ready pod is not listed as a problem');
   });
 
   it('reads a local manifest directory and its status files (--local, -o json)', async () => {

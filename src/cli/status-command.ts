@@ -1,4 +1,5 @@
-import { parseNetworkStatus } from '../spec/network-status.ts';
+import type { NetworksReadyCondition } from '../k8s/cluster-view.ts';
+import { CHECK_MARK_KEY, parseNetworkStatus } from '../spec/network-status.ts';
 import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
 import { selectNetworksAnnotation } from '../spec/select-networks-annotation.ts';
 import { NETWORK_STATUS_ANNOTATION } from '../spec/well-known.ts';
@@ -9,11 +10,23 @@ export interface PodNetworkSource {
   annotations: Record<string, string>;
   /** network-status text when it lives outside the annotations (local mode's status file). */
   statusText?: string | undefined;
+  /** The pod's NetworksReady condition (docs/readiness.md); absent in local mode. */
+  networksReady?: NetworksReadyCondition | undefined;
 }
 
 export interface PodNetworkSummary {
   pod: string;
-  attachments: { interface: string; network: string; ips: string[]; mac: string; default: boolean }[];
+  attachments: {
+    interface: string;
+    network: string;
+    ips: string[];
+    mac: string;
+    default: boolean;
+    /** Set while the daemon's periodic CHECK of this attachment fails (its drift mark). */
+    drift?: { error: string; since: string };
+  }[];
+  /** The NetworksReady condition; undefined when the pod has none. */
+  networksReady?: NetworksReadyCondition;
   /** Requested networks without a status entry: a failed or pending attach. */
   missing: string[];
   problem?: string;
@@ -24,6 +37,7 @@ export function summarizePodNetworks(pods: PodNetworkSource[]): PodNetworkSummar
   const out: PodNetworkSummary[] = [];
   for (const p of pods) {
     const summary: PodNetworkSummary = { pod: `${p.namespace}/${p.name}`, attachments: [], missing: [] };
+    if (p.networksReady) summary.networksReady = p.networksReady;
     const statusText = p.statusText ?? p.annotations[NETWORK_STATUS_ANNOTATION];
     const requested = selectNetworksAnnotation(p.annotations);
     if (!statusText && !requested) continue;
@@ -35,6 +49,7 @@ export function summarizePodNetworks(pods: PodNetworkSource[]): PodNetworkSummar
           ips: s.ips ?? [],
           mac: s.mac ?? '',
           default: s.default === true,
+          ...(s[CHECK_MARK_KEY] ? { drift: s[CHECK_MARK_KEY] } : {}),
         });
     } catch (err) {
       summary.problem = `unreadable network-status: ${err instanceof Error ? err.message : String(err)}`;
@@ -58,19 +73,22 @@ export function summarizePodNetworks(pods: PodNetworkSource[]): PodNetworkSummar
 }
 
 export function formatPodNetworks(summaries: PodNetworkSummary[]): string {
-  const head = ['POD', 'INTERFACE', 'NETWORK', 'IPS', 'MAC', 'DEFAULT'];
+  const head = ['POD', 'READY', 'INTERFACE', 'NETWORK', 'IPS', 'MAC', 'DEFAULT', 'CHECK'];
   const rows: string[][] = [];
   for (const s of summaries) {
+    const ready = s.networksReady?.status ?? '-';
     for (const a of s.attachments)
       rows.push([
         s.pod,
+        ready,
         a.interface,
         a.network,
         a.ips.join(',') || '-',
         a.mac || '-',
         a.default ? 'yes' : '',
+        a.drift ? 'FAILING' : '',
       ]);
-    if (s.attachments.length === 0) rows.push([s.pod, '-', '(no network-status)', '-', '-', '']);
+    if (s.attachments.length === 0) rows.push([s.pod, ready, '-', '(no network-status)', '-', '-', '', '']);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
@@ -86,6 +104,20 @@ export function formatPodNetworks(summaries: PodNetworkSummary[]): string {
       if (s.missing.length > 0) lines.push(`  ${s.pod}: ${s.missing.join(', ')}`);
       if (s.problem) lines.push(`  ${s.pod}: ${s.problem}`);
     }
+  }
+  const notReady = summaries.filter((s) => s.networksReady?.status === 'False');
+  if (notReady.length > 0) {
+    lines.push('', 'NetworksReady=False:');
+    for (const s of notReady)
+      lines.push(`  ${s.pod}: ${s.networksReady!.reason}: ${s.networksReady!.message}`);
+  }
+  const drifted = summaries.flatMap((s) =>
+    s.attachments.filter((a) => a.drift).map((a) => ({ pod: s.pod, a })),
+  );
+  if (drifted.length > 0) {
+    lines.push('', 'drift (periodic CHECK failing):');
+    for (const { pod, a } of drifted)
+      lines.push(`  ${pod} ${a.interface} ${a.network}: since ${a.drift!.since}: ${a.drift!.error}`);
   }
   return `${lines.join('\n')}\n`;
 }
