@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
 import type { ClusterView, NetworkObject, PodInfo, PodRef } from '../k8s/cluster-view.ts';
-import { netnsExists } from '../host/proc-node-netns.ts';
+import { probeNetns } from '../host/nsfs-netns-probe.ts';
 import { Informer } from '../k8s/informer.ts';
 import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
 import { toCachedNetworkObject, toCachedPod } from '../k8s/informer-objects.ts';
@@ -217,7 +217,8 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
           }),
           locks,
           limiter,
-          netnsExists,
+          // An nsfs mount only: a netns file left after its namespace went does not count.
+          netnsExists: async (path) => (await probeNetns(path)).state === 'present',
           cachedCondition: (pod) =>
             podCache?.synced ? podCondition(pod, podCache.get(pod.namespace, pod.name)) : undefined,
           readPod: async (pod) =>

@@ -21,8 +21,3 @@ export class ProcNodeNetnsCheck implements NodeNetnsCheck {
     return false;
   }
 }
-
-/** Whether a sandbox's network namespace (its CNI_NETNS path) still exists. */
-export async function netnsExists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
-}
