@@ -130,7 +130,7 @@ async function oneRound(cluster: Cluster, name: string, nodeName?: string): Prom
 
 export async function runUpgradeScenario(t: TestContext, cluster: Cluster): Promise<void> {
   const tarball = await buildMultinetImage({ name: NEXT_IMAGE });
-  for (const node of cluster.nodes) await node.ctr('images', 'import', tarball);
+  for (const node of cluster.nodes) await node.importImage(tarball);
   await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(NAD) });
 
   // The runtime's view of multinet, checked all along: the generated config must never go away.

@@ -100,6 +100,16 @@ export class ClusterNode {
     return this.exec(['ctr', '--address', CONTAINERD_SOCKET, '-n', 'k8s.io', ...args]);
   }
 
+  /**
+   * `ctr images import`: multinet's image is ~220 MB unpacked, and on a loaded 2-core machine its
+   * import took longer than exec's default 30 s, so it gets its own, longer bound.
+   */
+  importImage(tarball: string): Promise<string> {
+    return this.exec(['ctr', '--address', CONTAINERD_SOCKET, '-n', 'k8s.io', 'images', 'import', tarball], {
+      timeoutMs: 300_000,
+    });
+  }
+
   /** Creates the mount namespace (holder) and the node's files; returns the node, nothing started. */
   static async prepare(net: NodeNetwork, dir: string, created: string[]): Promise<ClusterNode> {
     const binds: string[] = [];
@@ -187,7 +197,7 @@ export class ClusterNode {
         throw new Error(`node ${this.name}: containerd did not start:\n${await this.logTail('containerd')}`);
       await sleep(100);
     }
-    for (const tarball of images) await this.ctr('images', 'import', tarball);
+    for (const tarball of images) await this.importImage(tarball);
   }
 
   async startKubelet(cp: { server: string; pki: Pki }, binDir: string): Promise<void> {
