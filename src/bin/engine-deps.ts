@@ -15,6 +15,8 @@ import { FsPluginLocator } from '../host/fs-plugin-locator.ts';
 import { IprouteLinkRemover } from '../host/iproute-link-remover.ts';
 import { IprouteRouteEditor } from '../host/iproute-route-editor.ts';
 import { ProcNodeNetnsCheck } from '../host/proc-node-netns.ts';
+import { FileDeviceInfoStore } from '../host/file-device-info-store.ts';
+import type { PodResourcesReader } from '../k8s/pod-resources.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
 import type { KubeConnection } from '../k8s/kubeconfig.ts';
 import { inClusterConnection, parseKubeconfig } from '../k8s/kubeconfig.ts';
@@ -52,6 +54,22 @@ function delegateEnv(env: Env): Record<string, string> {
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('CNI_')) out[k] = v;
   out[NESTED_CALL_ENV] = '1';
   return out;
+}
+
+/**
+ * The kubelet's PodResources client, loaded on first use: a node whose NADs name no device
+ * resource never loads the gRPC code (docs/devices.md has the bundle and start-up figures).
+ */
+export function lazyPodResources(socketPath: string): PodResourcesReader {
+  let client: Promise<PodResourcesReader> | undefined;
+  return {
+    async podDevices(pod, signal) {
+      client ??= import('../host/kubelet-pod-resources.ts').then(
+        (m) => new m.KubeletPodResourcesClient({ socketPath }),
+      );
+      return (await client).podDevices(pod, signal);
+    },
+  };
 }
 
 /** Real adapters for the engine. `cluster` may be given (daemon caches, local mode); else built from config. */
@@ -119,6 +137,8 @@ export function buildEngineDeps(
     nodeNetns: new ProcNodeNetnsCheck(),
     routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
     links: new IprouteLinkRemover(),
+    podResources: lazyPodResources(config.podResourcesSocket),
+    deviceInfo: new FileDeviceInfoStore(config.deviceInfoDir),
     log,
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
     now: () => Date.now(),

@@ -54,6 +54,10 @@ export interface MultinetConfig {
   maxNetworkConfigBytes: number;
   /** What untrusted namespaces may use (docs/security.md); undefined: every namespace is trusted. */
   tenantPolicy: TenantPolicy | undefined;
+  /** The kubelet's PodResources socket, asked which devices a pod got (docs/devices.md). */
+  podResourcesSocket: string;
+  /** Root of the device-info files (device-info spec §4): `dp/` of device plugins, `cni/` ours. */
+  deviceInfoDir: string;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +94,8 @@ export const DEFAULTS: MultinetConfig = {
   parallelAttach: false,
   maxNetworkConfigBytes: 64 * 1024,
   tenantPolicy: undefined,
+  podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
+  deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
 };
 
 function str(raw: Record<string, unknown>, key: string, dflt: string): string {
@@ -192,11 +198,19 @@ export function parseMultinetConfig(raw: Record<string, unknown>): MultinetConfi
     parallelAttach: bool(raw, 'parallelAttach', DEFAULTS.parallelAttach),
     maxNetworkConfigBytes: byteCount(raw, 'maxNetworkConfigBytes', DEFAULTS.maxNetworkConfigBytes),
     tenantPolicy: undefined,
+    podResourcesSocket: absPath(raw, 'podResourcesSocket', DEFAULTS.podResourcesSocket),
+    deviceInfoDir: absPath(raw, 'deviceInfoDir', DEFAULTS.deviceInfoDir),
   };
   cfg.tenantPolicy = parseTenantPolicy(raw['tenantPolicy'], [
     ...new Set([cfg.multinetNamespace, ...cfg.systemNamespaces]),
   ]);
   if (cfg.cacheDir === '') throw new ConfigError('cacheDir', 'must not be empty');
+  for (const key of ['podResourcesSocket', 'deviceInfoDir'] as const)
+    if (cfg[key] === '' || cfg[key] === '/')
+      throw new ConfigError(
+        key,
+        'must be an absolute path below / (the default is right on a standard node)',
+      );
   if (cfg.clusterNetwork === '' && cfg.clusterNetworkConfig === undefined)
     throw new ConfigError('clusterNetwork', 'no default network: set clusterNetwork or clusterNetworkConfig');
   return cfg;

@@ -17,6 +17,9 @@ import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-
 import { removeStalePlan } from './remove-stale-plan.ts';
 import { gatewaysFrom, statusOf } from './attachment-status.ts';
 import { attachedCondition, conditionTime, missingCondition } from './networks-ready.ts';
+import { assignDevices } from './assign-devices.ts';
+import { prepareDeviceInfo, readDeviceInfo, removeDeviceInfo } from './attachment-device-info.ts';
+import type { DeviceInfo } from '../spec/device-info.ts';
 
 /**
  * ADD: plan (pure), cache the plan, run the delegates in order, move the default route if asked,
@@ -140,6 +143,8 @@ async function attachPod(
     defaultNetwork,
     ...additional,
   ]);
+  // After the policy check: that judges what the NAD's author wrote; the device is the kubelet's.
+  await assignDevices(deps, plan, label, signal);
   const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att, req.selfType));
 
   try {
@@ -159,8 +164,16 @@ async function attachPod(
   const started: PlannedAttachment[] = [];
   const failed = new Set<PlannedAttachment>();
   const results = new Map<PlannedAttachment, CniResult>();
+  const deviceInfos = new Map<PlannedAttachment, DeviceInfo>();
   const runOne = async (i: number) => {
     const att = plan.attachments[i]!;
+    try {
+      await prepareDeviceInfo(deps, plan, att, label);
+    } catch (err) {
+      // Nothing of this attachment ran: its file is all there is to remove.
+      await removeDeviceInfo(deps, plan, att);
+      throw err;
+    }
     started.push(att);
     try {
       const t0 = deps.now();
@@ -187,6 +200,8 @@ async function attachPod(
         { cause: err },
       );
     }
+    const info = await readDeviceInfo(deps, plan, att);
+    if (info) deviceInfos.set(att, info);
   };
 
   let statuses: NetworkStatus[] = [];
@@ -202,7 +217,7 @@ async function attachPod(
       for (let i = 1; i < plan.attachments.length; i++) await runOne(i);
     }
     await applyDefaultRoute(deps, plan, results, label, signal);
-    statuses = plan.attachments.flatMap((att) => statusOf(att, results.get(att)));
+    statuses = plan.attachments.flatMap((att) => statusOf(att, results.get(att), deviceInfos.get(att)));
     if (pod && deps.cluster) await writeStatus(deps, plan, statuses, label, signal);
   } catch (err) {
     await undo(deps, plan, started, failed, req, label, err, signal);

@@ -15,6 +15,15 @@ export interface PlannedAttachment {
   capabilityArgs: Record<string, unknown>;
   /** Present when the pod asked for this attachment to carry the default route (NPWG `default-route`). */
   defaultRoute?: string[];
+  /** The NAD's device-plugin resource (`k8s.v1.cni.cncf.io/resourceName`), if it names one. */
+  resourceName?: string;
+  /**
+   * The device of `resourceName` the kubelet allocated to the pod and this attachment uses, as
+   * injected into `configText` and `capabilityArgs` (docs/devices.md): DEL needs no kubelet.
+   */
+  deviceId?: string;
+  /** The CNI device-info file handed to the delegates (device-info spec §4.2, §5); removed at DEL. */
+  deviceInfoFile?: string;
 }
 
 export interface AttachmentPlan {

@@ -5,9 +5,15 @@ import { buildNetworkStatus, CHECK_MARK_KEY } from '../spec/network-status.ts';
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps } from './engine-deps.ts';
 import { parseAttachmentConfig } from './run-attachments.ts';
+import { readDeviceInfo } from './attachment-device-info.ts';
+import type { DeviceInfo } from '../spec/device-info.ts';
 
 /** The network-status entries of one attachment from its delegates' result (NPWG §5.1.1). */
-export function statusOf(att: PlannedAttachment, result: CniResult | undefined): NetworkStatus[] {
+export function statusOf(
+  att: PlannedAttachment,
+  result: CniResult | undefined,
+  deviceInfo?: DeviceInfo,
+): NetworkStatus[] {
   const converted = result
     ? (convertResult(result, '1.1.0') as unknown as Parameters<typeof buildNetworkStatus>[0]['result'])
     : undefined;
@@ -17,6 +23,7 @@ export function statusOf(att: PlannedAttachment, result: CniResult | undefined):
     ifName: att.ifName,
     result: converted,
     ...(att.defaultRoute ? { gateways: att.defaultRoute } : {}),
+    ...(deviceInfo ? { deviceInfo } : {}),
   });
 }
 
@@ -62,7 +69,8 @@ export async function rebuildNetworkStatus(
       att.defaultRoute && att.defaultRoute.length === 0
         ? { ...att, defaultRoute: gatewaysFrom(result, att.ifName) }
         : att;
-    const entries = statusOf(resolved, result);
+    // The CNI device-info file stays until DEL (device-info spec §4.2.1): it still says what ADD wrote.
+    const entries = statusOf(resolved, result, await readDeviceInfo(deps, plan, att));
     const mark = marks.get(att.ifName);
     if (mark) for (const e of entries) e[CHECK_MARK_KEY] = { ...mark };
     out.push(...entries);

@@ -160,6 +160,9 @@ function withRemembered(
       configText: r.configText,
       capabilityArgs: r.capabilityArgs,
     };
+    // The result cache keeps the capability args, the device-info file among them.
+    const file = r.capabilityArgs['CNIDeviceInfoFile'];
+    if (typeof file === 'string') att.deviceInfoFile = file;
     const i = plan.attachments.findIndex((a) => a.ifName === r.ifName);
     if (i >= 0) plan.attachments[i] = att;
     // The default network is deleted last, as after an ADD.

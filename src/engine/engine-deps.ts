@@ -3,6 +3,8 @@ import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { CniResult } from '../cni/result.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
+import type { PodResourcesReader } from '../k8s/pod-resources.ts';
+import type { DeviceInfo } from '../spec/device-info.ts';
 import type { PlanStore } from './attachment-plan.ts';
 import type { ConfSource } from './conf-source.ts';
 import type { Logger } from '../log/logger.ts';
@@ -60,6 +62,35 @@ export interface NodeNetnsCheck {
   isNodeNetns(path: string): Promise<boolean>;
 }
 
+/** What preparing an attachment's CNI device-info file found (device-info spec §4.2.1). */
+export interface PreparedDeviceInfo {
+  /** The device plugin's map, now also in the CNI file. */
+  info?: DeviceInfo;
+  /** The device plugin's file it came from. */
+  source?: string;
+  /** Why the device plugin's file was not used (unreadable, not root's, not a device-info map). */
+  problem?: string;
+}
+
+/**
+ * Device-info files (device-info spec §4): the device plugins' (read only) and one per attachment,
+ * handed to its delegates as `CNIDeviceInfoFile` and read back into network-status.
+ */
+export interface DeviceInfoFiles {
+  /**
+   * Before the delegates run: removes a stale `cniFile`, then copies the device plugin's file of
+   * `device` into it, when the plugin wrote one. Throws only when the directory is unusable.
+   */
+  prepare(
+    cniFile: string,
+    device: { resourceName: string; deviceId: string } | undefined,
+  ): Promise<PreparedDeviceInfo>;
+  /** After the delegates ran: the map in `cniFile` (copied, or written by a delegate); undefined if none. */
+  read(cniFile: string): Promise<DeviceInfo | undefined>;
+  /** DEL: removes `cniFile`; a missing file is fine. */
+  remove(cniFile: string): Promise<void>;
+}
+
 export interface EngineDeps {
   config: MultinetConfig;
   cluster: ClusterView | undefined;
@@ -71,6 +102,12 @@ export interface EngineDeps {
   links?: LinkRemover;
   /** Optional so fakes may leave it out; the real adapters always set it. */
   nodeNetns?: NodeNetnsCheck;
+  /**
+   * The kubelet's PodResources API, asked at most once per ADD and only when a selected network's
+   * NAD names a `k8s.v1.cni.cncf.io/resourceName`; never on DEL (the plan records the devices).
+   */
+  podResources?: PodResourcesReader;
+  deviceInfo?: DeviceInfoFiles;
   log: Logger;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   now(): number;

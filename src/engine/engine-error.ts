@@ -55,6 +55,9 @@ export const EngineErrorCode = {
   InvalidRequest: 'INVALID_REQUEST',
   DeleteIncomplete: 'DELETE_INCOMPLETE',
   CheckFailed: 'CHECK_FAILED',
+  DeviceNotAllocated: 'DEVICE_NOT_ALLOCATED',
+  DeviceLookupFailed: 'DEVICE_LOOKUP_FAILED',
+  DeviceInfoFailed: 'DEVICE_INFO_FAILED',
 } as const;
 
 export function describeCause(err: unknown): string {

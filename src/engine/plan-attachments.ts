@@ -13,6 +13,8 @@ export interface ResolvedNetwork {
   owner?: string;
   /** Set for networks requested in the pod's annotation (not for the default network). */
   selection?: NetworkSelectionElement;
+  /** The NAD's `k8s.v1.cni.cncf.io/resourceName` (a device-plugin resource), validated. */
+  resourceName?: string;
 }
 
 export interface PlanInput {
@@ -72,6 +74,7 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
       isDefault: true,
       configText: input.defaultNetwork.configText,
       capabilityArgs: { ...input.runtimeCapabilityArgs },
+      ...(input.defaultNetwork.resourceName ? { resourceName: input.defaultNetwork.resourceName } : {}),
     },
   ];
   const ifNames = assignInterfaceNames(
@@ -108,6 +111,7 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
       capabilityArgs,
     };
     if (sel?.defaultRoute !== undefined) att.defaultRoute = [...sel.defaultRoute];
+    if (net.resourceName) att.resourceName = net.resourceName;
     attachments.push(att);
   });
   return {

@@ -7,7 +7,9 @@ import { selectNetworksAnnotation } from '../spec/select-networks-annotation.ts'
 import { resolveDelegateConfig } from '../spec/resolve-delegate-config.ts';
 import { validateNetworkSelections } from '../spec/validate-network-selection.ts';
 import { trimSpace } from '../spec/trim-space.ts';
-import { DEFAULT_NETWORK_ANNOTATION } from '../spec/well-known.ts';
+import { DEFAULT_NETWORK_ANNOTATION, RESOURCE_NAME_ANNOTATION } from '../spec/well-known.ts';
+import { resourceNameProblem } from '../spec/device-info.ts';
+import { quoteValue } from '../spec/spec-error.ts';
 import type { ConfSource } from './conf-source.ts';
 import { configName, isForeignConfig } from './conf-source.ts';
 import { isTrustedNamespace, matchesPattern } from '../config/tenant-policy.ts';
@@ -227,12 +229,13 @@ export class NetworkResolver {
       const onDisk =
         def.config === undefined ? await this.deps.confs.listConfFiles(this.deps.config.confDir) : [];
       const resolved = resolveDelegateConfig(def, onDisk);
+      const device = this.resourceNameOf(network, def.resourceName);
       if (resolved.source === 'file') {
         this.checkConfFileUse(namespace, network, resolved.sourcePath ?? '', resolved.configText);
         // The config is the administrator's file, not the NAD's: nothing of it is the tenant's.
-        return { network, configText: resolved.configText };
+        return { network, configText: resolved.configText, ...device };
       }
-      return { network, configText: resolved.configText, owner: namespace };
+      return { network, configText: resolved.configText, owner: namespace, ...device };
     } catch (err) {
       if (err instanceof EngineError) throw err;
       throw new EngineError(
@@ -246,6 +249,21 @@ export class NetworkResolver {
         { cause: err },
       );
     }
+  }
+
+  /** The NAD's resourceName annotation, checked: it names a kubelet resource and a file. */
+  private resourceNameOf(network: string, resourceName: string | undefined): { resourceName?: string } {
+    if (resourceName === undefined) return {};
+    const problem = resourceNameProblem(resourceName);
+    if (problem)
+      throw new EngineError({
+        code: EngineErrorCode.InvalidNetworkConfig,
+        pod: this.podLabel,
+        network,
+        reason: `annotation ${RESOURCE_NAME_ANNOTATION} ${quoteValue(resourceName)} ${problem}`,
+        cniCode: 7,
+      });
+    return { resourceName };
   }
 
   /**

@@ -7,6 +7,7 @@ import type { EngineDeps } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { refusedDelegateTypes } from '../wire/own-plugin-types.ts';
 import { podLabel } from './pod-identity.ts';
+import { removeDeviceInfo } from './attachment-device-info.ts';
 
 /** The runtime parameters one attachment's delegates see. */
 export function runtimeConfFor(
@@ -87,6 +88,7 @@ export async function deleteAttachments(
         'delegate DEL failed',
       );
     }
+    await removeDeviceInfo(deps, plan, att);
   }
   return failures;
 }

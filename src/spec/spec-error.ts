@@ -10,7 +10,8 @@ export type SpecErrorCode =
   | 'INVALID_NETWORK_DEFINITION'
   | 'INVALID_NETWORK_CONFIG'
   | 'NETWORK_CONFIG_NOT_FOUND'
-  | 'INVALID_NETWORK_STATUS';
+  | 'INVALID_NETWORK_STATUS'
+  | 'INVALID_DEVICE_INFO';
 
 export interface SpecErrorInit {
   code: SpecErrorCode;

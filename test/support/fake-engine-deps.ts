@@ -4,7 +4,9 @@ import type { RuntimeConf } from '../../src/cni/network-list-runner.ts';
 import type { CniResult } from '../../src/cni/result.ts';
 import type { AttachmentPlan, PlanStore } from '../../src/engine/attachment-plan.ts';
 import type { ConfSource } from '../../src/engine/conf-source.ts';
-import type { DelegateLists } from '../../src/engine/engine-deps.ts';
+import type { DeviceInfoFiles, DelegateLists, PreparedDeviceInfo } from '../../src/engine/engine-deps.ts';
+import type { PodDevices, PodResourcesReader } from '../../src/k8s/pod-resources.ts';
+import type { DeviceInfo } from '../../src/spec/device-info.ts';
 
 export interface FakeCall {
   command: string;
@@ -119,4 +121,46 @@ export function emptyConfSource(exists = false): ConfSource {
     isDirectory: async () => false,
     exists: async () => exists,
   };
+}
+
+/** FAKE kubelet PodResources port for engine unit tests: answers `devices`, counts the questions. */
+export class FakePodResources implements PodResourcesReader {
+  asked: { namespace: string; name: string }[] = [];
+  fail: Error | undefined;
+  constructor(public devices: Record<string, string[]> = {}) {}
+  async podDevices(pod: { namespace: string; name: string }): Promise<PodDevices> {
+    this.asked.push({ namespace: pod.namespace, name: pod.name });
+    if (this.fail) throw this.fail;
+    return new Map(Object.entries(this.devices).map(([k, v]) => [k, [...v].sort()]));
+  }
+}
+
+/**
+ * FAKE device-info files in memory: `plugin` holds what device plugins wrote (by
+ * `resourceName|deviceId`), `files` the CNI files; `written` lets a test play a delegate that
+ * writes its own device-info.
+ */
+export class MemoryDeviceInfoFiles implements DeviceInfoFiles {
+  plugin = new Map<string, DeviceInfo>();
+  files = new Map<string, DeviceInfo>();
+  log: string[] = [];
+  async prepare(
+    cniFile: string,
+    device: { resourceName: string; deviceId: string } | undefined,
+  ): Promise<PreparedDeviceInfo> {
+    this.log.push(`prepare ${cniFile}${device ? ` ${device.resourceName} ${device.deviceId}` : ''}`);
+    this.files.delete(cniFile);
+    const info = device && this.plugin.get(`${device.resourceName}|${device.deviceId}`);
+    if (!info) return {};
+    this.files.set(cniFile, structuredClone(info));
+    return { info };
+  }
+  async read(cniFile: string): Promise<DeviceInfo | undefined> {
+    this.log.push(`read ${cniFile}`);
+    return this.files.get(cniFile);
+  }
+  async remove(cniFile: string): Promise<void> {
+    this.log.push(`remove ${cniFile}`);
+    this.files.delete(cniFile);
+  }
 }

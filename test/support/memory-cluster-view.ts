@@ -25,11 +25,11 @@ export class FakeClusterView implements ClusterView {
     this.pods.set(`${pod.namespace}/${pod.name}`, pod);
   }
 
-  addNad(namespace: string, name: string, config: object): void {
+  addNad(namespace: string, name: string, config: object, annotations?: Record<string, string>): void {
     this.nads.set(`${namespace}/${name}`, {
       apiVersion: 'k8s.cni.cncf.io/v1',
       kind: 'NetworkAttachmentDefinition',
-      metadata: { namespace, name },
+      metadata: { namespace, name, ...(annotations ? { annotations } : {}) },
       spec: { config: JSON.stringify(config) },
     });
   }
