@@ -2,7 +2,8 @@
  * One node of a test cluster: its network namespace (cluster-topology.ts) plus a mount namespace
  * of its own, kept by a holder process, where per-node directories are bind-mounted over the
  * paths a node's components write whatever their config says (/run/containerd, /var/lib/cni,
- * /var/lib/kubelet, /var/log, /etc/cni, /opt/cni, /run/netns, /run/multinet), and read-only files
+ * /var/lib/kubelet, /var/log, /etc/cni, /opt/cni, /run/netns, /run/multinet, and the device-info
+ * files of /run/k8s.cni.cncf.io, which device plugins and multinet write), and read-only files
  * over the three /proc/sys files the kubelet would otherwise set host-wide. containerd and the
  * kubelet start there with `nsenter -t HOLDER -m -n` and a clean environment (never
  * `ip netns exec`, which remounts /sys and hides the cgroup tree).
@@ -36,6 +37,8 @@ export const NODE_PRIVATE_PATHS = [
   '/opt/cni',
   '/run/netns',
   '/run/multinet',
+  // /var/run/k8s.cni.cncf.io/devinfo (device-info spec §4; /var/run is /run here).
+  '/run/k8s.cni.cncf.io',
 ];
 /** What the kubelet wants; with these already in place it writes nothing (real-node.md). */
 const KUBELET_SYSCTLS: Record<string, string> = {
