@@ -20,11 +20,15 @@ problem; "warning:" lines do not change the exit code. Exit code 1 when a proble
                            also report what its tenantPolicy would refuse (docs/security.md)
 `,
   explain: `usage: multinet explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
+       multinet explain NAMESPACE/POD [--kubeconfig FILE] [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
 
 Prints the attachment plan for a pod and the config each delegate would receive, without
-running anything.
+running anything: for a Pod manifest against NAD manifests, or for a pod in the API server
+against the NetworkAttachmentDefinitions there now (the plan ADD would run now).
+  NAMESPACE/POD            a pod in the API server (also as --pod NAMESPACE/POD; a path that exists is a file)
   --pod FILE               the Pod manifest
-  --nads PATH              manifests of the NetworkAttachmentDefinitions / Networks (repeatable)
+  --nads PATH              manifests of the NetworkAttachmentDefinitions / Networks (repeatable; manifests only)
+  --kubeconfig FILE        the API server for NAMESPACE/POD (default: $KUBECONFIG)
   --default-network REF    a CNI config file or a NAD (namespace/name) for eth0
   --ifname NAME            the runtime's interface name (default eth0)
   --config FILE            multinet's config: mark what its tenantPolicy would refuse (exit code 1)

@@ -179,4 +179,27 @@ describe('explain', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('NAMESPACE/POD reads the API server: without a kubeconfig, or with --nads, it says what to give', async () => {
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (s: string) => (stderr += s), env: {}, isTty: false };
+    assert.equal(await runCli(['explain', 'team-a/web'], io), 1);
+    assert.match(
+      stderr,
+      /team-a\/web names a pod in the API server: give --kubeconfig FILE \(or set KUBECONFIG\)/,
+    );
+    stderr = '';
+    assert.equal(
+      await runCli(['explain', '--pod', 'team-a/web', '--nads', 'n.yaml', '--kubeconfig', 'k'], io),
+      1,
+    );
+    assert.match(stderr, /--nads is for a Pod manifest/);
+    stderr = '';
+    assert.equal(await runCli(['explain', '--pod', 'team-a/web', 'team-a/other'], io), 2);
+    assert.match(stderr, /usage: multinet explain/);
+    stderr = '';
+    // Not NAMESPACE/NAME and no such file: read as a file, and said so.
+    assert.equal(await runCli(['explain', './team-a/web.yaml'], io), 1);
+    assert.match(stderr, /cannot read \.\/team-a\/web\.yaml: no such file or directory/);
+  });
 });

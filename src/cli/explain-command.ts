@@ -8,6 +8,7 @@ import { tenantPolicyViolations } from '../engine/enforce-tenant-policy.ts';
 import { planForRequest } from '../engine/plan-attachments.ts';
 import type { ResolvedNetwork } from '../engine/plan-attachments.ts';
 import { NetworkResolver } from '../engine/resolve-networks.ts';
+import type { ClusterView } from '../k8s/cluster-view.ts';
 import { ManifestClusterView } from '../local/manifest-cluster-view.ts';
 import { objectRef } from '../local/manifest-documents.ts';
 
@@ -23,9 +24,7 @@ export interface ExplainedAttachment {
   refused?: string;
 }
 
-export interface ExplainInput {
-  pod: Record<string, unknown>;
-  objects: Record<string, unknown>[];
+export interface ExplainOptions {
   /** A CNI config file path, a NAD reference, or undefined (the default network is then only named). */
   defaultNetwork?: string;
   runtimeIfName?: string;
@@ -33,17 +32,35 @@ export interface ExplainInput {
   options?: Record<string, unknown>;
 }
 
+export interface ExplainInput extends ExplainOptions {
+  pod: Record<string, unknown>;
+  objects: Record<string, unknown>[];
+}
+
 const PLACEHOLDER: ResolvedNetwork = { network: '(cluster default network)', configText: '' };
 
-/**
- * The ordered plan for one pod, computed exactly as ADD would (same resolver, same planner, same
- * injection) but without running anything. Throws the engine's errors for invalid input.
- */
+/** The plan for a Pod manifest against NAD manifests (offline). */
 export async function explainPod(input: ExplainInput): Promise<ExplainedAttachment[]> {
   const cluster = new ManifestClusterView([...input.objects, input.pod]);
   const ref = objectRef(input.pod);
+  if (ref.kind !== 'Pod') throw new Error('--pod must be a Pod manifest');
+  return explainClusterPod(cluster, ref, input);
+}
+
+/**
+ * The ordered plan for one pod, computed exactly as ADD would (same resolver, same planner, same
+ * injection) but without running anything, with the pod and its networks read through `cluster`:
+ * manifests, or the live API server (the plan ADD would run now). Throws the engine's errors for
+ * invalid input, and names the pod when `cluster` does not have it.
+ */
+export async function explainClusterPod(
+  cluster: ClusterView,
+  ref: { namespace: string; name: string },
+  input: ExplainOptions,
+  where = 'the manifests',
+): Promise<ExplainedAttachment[]> {
   const pod = await cluster.getPod(ref.namespace, ref.name);
-  if (!pod || ref.kind !== 'Pod') throw new Error('--pod must be a Pod manifest');
+  if (!pod) throw new Error(`pod ${ref.namespace}/${ref.name} not found in ${where}`);
   const config = parseMultinetConfig({
     ...input.options,
     // The config's own default network still names the CNI network tenants may not reuse.

@@ -24,6 +24,12 @@ test('kubectl plugin: the kubeconfig kubectl would use, only read-only commands'
   assert.deepEqual(kubectlPluginArgv(['status', '--kubeconfig=x'], { HOME: home }), {
     argv: ['status', '--kubeconfig=x'],
   });
+  assert.deepEqual(kubectlPluginArgv(['explain', 'team-a/web'], { HOME: home }), {
+    argv: ['explain', 'team-a/web', '--kubeconfig', join(home, '.kube', 'config')],
+  });
+  assert.deepEqual(kubectlPluginArgv(['explain', 'team-a/web', '--kubeconfig', 'k'], { HOME: home }), {
+    argv: ['explain', 'team-a/web', '--kubeconfig', 'k'],
+  });
   assert.deepEqual(kubectlPluginArgv(['validate', 'f.yaml'], { HOME: home }), {
     argv: ['validate', 'f.yaml'],
   });

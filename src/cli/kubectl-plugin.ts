@@ -16,9 +16,10 @@ export function invokedAsKubectlPlugin(argv1: string | undefined, execPath: stri
 }
 
 /**
- * The multinet argv for `kubectl multinet ARGS`: only the read-only commands, and `status` talks
- * to the caller's cluster as kubectl would: --kubeconfig if given, else the first existing file
- * of $KUBECONFIG (a list, as kubectl reads it), or ~/.kube/config when KUBECONFIG is unset. An error string otherwise.
+ * The multinet argv for `kubectl multinet ARGS`: only the read-only commands, and `status` and
+ * `explain` (for NAMESPACE/POD; a Pod file is read offline) talk to the caller's cluster as
+ * kubectl would: --kubeconfig if given, else the first existing file of $KUBECONFIG (a list, as
+ * kubectl reads it), or ~/.kube/config when KUBECONFIG is unset. An error string otherwise.
  */
 export function kubectlPluginArgv(
   args: readonly string[],
@@ -28,13 +29,8 @@ export function kubectlPluginArgv(
   if (sub === undefined || sub === '--help' || sub === '-h') return { error: KUBECTL_PLUGIN_USAGE };
   if (!PLUGIN_COMMANDS.includes(sub))
     return { error: `kubectl multinet: unknown command "${sub}"\n${KUBECTL_PLUGIN_USAGE}` };
-  if (
-    sub !== 'status' ||
-    rest.some(
-      (a) =>
-        a === '--kubeconfig' || a.startsWith('--kubeconfig=') || a === '--local' || a.startsWith('--local='),
-    )
-  )
+  const given = (flag: string) => rest.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if ((sub !== 'status' && sub !== 'explain') || given('--kubeconfig') || given('--local'))
     return { argv: [sub, ...rest] };
   // As kubectl: a set KUBECONFIG replaces the default file, it does not add to it.
   const list = (env['KUBECONFIG'] ?? '').split(delimiter).filter((p) => p !== '');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,7 +34,9 @@ commands:
                              check NetworkAttachmentDefinition / Network / Pod manifests offline
                              (with multinet's config: also against its tenantPolicy)
   explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--config FILE] [-o json]
-                             print the attachment plan for a pod without running anything
+  explain NAMESPACE/POD [--kubeconfig FILE] [--default-network FILE|NAD] [--config FILE] [-o json]
+                             print the attachment plan for a pod (a manifest, or live from the API
+                             server with its NADs) without running anything
   install --type thick|thin --bin-dir DIR [--source FILE] [--cni-conf-dir DIR] [--host-cni-conf-dir DIR]
           [--kubeconfig FILE] [--cluster-network FILE | --conf FILE] [--watch]
                              install the shim (thick) or plugin (thin) into the host's CNI bin dir atomically
@@ -126,8 +129,15 @@ async function readOptions(path: string): Promise<Record<string, unknown>> {
   return multinetOptionsFromText(file!.content, path);
 }
 
+/** `NAMESPACE/NAME` of a pod in the API server, as opposed to a manifest path (a path that exists is a file). */
+const LIVE_POD = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+
+function isLivePodRef(arg: string): boolean {
+  return LIVE_POD.test(arg) && !MANIFEST_FILE.test(arg) && !existsSync(arg);
+}
+
 async function explain(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args,
     options: {
       pod: { type: 'string' },
@@ -136,25 +146,19 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       output: { type: 'string', short: 'o' },
       ifname: { type: 'string' },
       config: { type: 'string' },
+      kubeconfig: { type: 'string' },
     },
-    allowPositionals: false,
+    allowPositionals: true,
   });
-  if (!values.pod) {
+  const target = values.pod ?? positionals[0];
+  if (!target || positionals.length > (values.pod ? 0 : 1)) {
     io.stderr(COMMAND_USAGE['explain']!);
     return 2;
   }
-  const { explainPod, formatExplanation } = await import('./explain-command.ts');
+  const { explainClusterPod, explainPod, formatExplanation } = await import('./explain-command.ts');
   try {
-    const [podFile] = await readManifestFiles([values.pod]);
-    const pods = parseManifestDocuments(podFile!.content, podFile!.path).filter((o) => o['kind'] === 'Pod');
-    if (pods.length !== 1) throw new Error(`${values.pod}: expected exactly one Pod, found ${pods.length}`);
-    const objects = [];
-    for (const f of await readManifestFiles(values.nads ?? []))
-      objects.push(...parseManifestDocuments(f.content, f.path));
     const def = values['default-network'];
-    const attachments = await explainPod({
-      pod: pods[0]!,
-      objects,
+    const opts = {
       ...(def
         ? {
             defaultNetwork:
@@ -164,7 +168,32 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       ...(values.ifname ? { runtimeIfName: values.ifname } : {}),
       ...(values.config ? { options: await readOptions(values.config) } : {}),
       confs: new FileConfSource(),
-    });
+    };
+    let attachments;
+    if (isLivePodRef(target)) {
+      if (values.nads)
+        throw new Error(
+          `${target} is read from the API server with its NetworkAttachmentDefinitions; --nads is for a Pod manifest (--pod FILE)`,
+        );
+      const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
+      if (!kubeconfig)
+        throw new Error(
+          `${target} names a pod in the API server: give --kubeconfig FILE (or set KUBECONFIG), or --pod FILE for a manifest`,
+        );
+      const [namespace, name] = target.split('/') as [string, string];
+      const { withApiCluster } = await import('./api-cluster.ts');
+      attachments = await withApiCluster(kubeconfig, io.env, (cluster, server) =>
+        explainClusterPod(cluster, { namespace, name }, opts, `the API server ${server}`),
+      );
+    } else {
+      const [podFile] = await readManifestFiles([target]);
+      const pods = parseManifestDocuments(podFile!.content, podFile!.path).filter((o) => o['kind'] === 'Pod');
+      if (pods.length !== 1) throw new Error(`${target}: expected exactly one Pod, found ${pods.length}`);
+      const objects = [];
+      for (const f of await readManifestFiles(values.nads ?? []))
+        objects.push(...parseManifestDocuments(f.content, f.path));
+      attachments = await explainPod({ pod: pods[0]!, objects, ...opts });
+    }
     if (values.output === 'json') io.stdout(`${JSON.stringify({ attachments }, null, 2)}\n`);
     else io.stdout(formatExplanation(attachments));
     // What the tenant policy would refuse is reported in the plan, and the command fails.

@@ -23,6 +23,32 @@ interface Run {
   stderr: string;
 }
 
+function macvlanNad(master: string) {
+  return {
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name: 'net-a', namespace: 'default' },
+    spec: {
+      config: JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'net-a',
+        type: 'macvlan',
+        master,
+        ipam: { type: 'host-local', subnet: '10.77.0.0/24' },
+      }),
+    },
+  };
+}
+
+interface Explained {
+  attachments: {
+    interface: string;
+    network: string;
+    default: boolean;
+    config: Record<string, unknown>[] | null;
+  }[];
+}
+
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: REPO_ROOT, env, timeout: 60_000 }, (err, stdout, stderr) =>
@@ -78,6 +104,20 @@ describe('kubectl multinet (kubectl plugin) against a real kube-apiserver', { sk
         containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.6' }],
       },
     });
+    await cp.client.create(macvlanNad('ens1'));
+    await cp.client.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'explainpod',
+        namespace: 'default',
+        annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name": "net-a", "interface": "data0"}]' },
+      },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.6' }],
+      },
+    });
   });
   after(async () => {
     await cp?.stop();
@@ -122,6 +162,72 @@ describe('kubectl multinet (kubectl plugin) against a real kube-apiserver', { sk
     const out = await kubectl(['multinet', 'status'], { HOME: join(dir, 'empty-home') });
     assert.equal(out.code, 1, out.stdout);
     assert.match(out.stderr, /give --kubeconfig FILE/);
+  });
+
+  test('kubectl multinet explain NAMESPACE/POD plans against the live pod and its NADs, as they are now', async () => {
+    const first = await kubectl(['multinet', 'explain', 'default/explainpod', '-o', 'json']);
+    assert.equal(first.code, 0, first.stderr);
+    const plan = (JSON.parse(first.stdout) as Explained).attachments;
+    assert.deepEqual(
+      plan.map((a) => [a.interface, a.network, a.default]),
+      [
+        ['eth0', '(cluster default network)', true],
+        ['data0', 'default/net-a', false],
+      ],
+    );
+    const [delegate] = plan[1]!.config!;
+    assert.equal(delegate!['type'], 'macvlan');
+    assert.equal(delegate!['master'], 'ens1');
+    assert.equal(delegate!['name'], 'net-a');
+    // The NAD changes in the API: the next explain shows what ADD would run now.
+    const current = await cp.client.get({
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      namespace: 'default',
+      name: 'net-a',
+    });
+    await cp.client.update({ ...macvlanNad('ens9'), metadata: current.metadata });
+    const again = await kubectl(['multinet', 'explain', '--pod', 'default/explainpod', '-o', 'json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as Explained).attachments[1]!.config![0]!['master'], 'ens9');
+    // multinet itself, with the kubeconfig given: the table and each delegate's stdin.
+    const direct = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/bin/multinet.ts',
+        'explain',
+        'default/explainpod',
+        '--kubeconfig',
+        cp.adminKubeconfig,
+      ],
+      { PATH: basePath, HOME: join(dir, 'empty-home') },
+    );
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.match(direct.stdout, /^data0 +default\/net-a +no +macvlan$/m);
+    assert.match(direct.stdout, /"master": "ens9"/);
+  });
+
+  test('kubectl multinet explain NAMESPACE/POD: a missing pod or network is named; no kubeconfig says what to give', async () => {
+    const missingPod = await kubectl(['multinet', 'explain', 'default/nosuchpod']);
+    assert.equal(missingPod.code, 1, missingPod.stdout);
+    assert.ok(
+      missingPod.stderr.includes(`pod default/nosuchpod not found in the API server ${cp.server}`),
+      missingPod.stderr,
+    );
+    // plugpod asks for net-b, which does not exist.
+    const missingNad = await kubectl(['multinet', 'explain', 'default/plugpod']);
+    assert.equal(missingNad.code, 1, missingNad.stdout);
+    assert.match(
+      missingNad.stderr,
+      /pod default\/plugpod, network default\/net-b: NetworkAttachmentDefinition default\/net-b not found/,
+    );
+    const noConfig = await kubectl(['multinet', 'explain', 'default/explainpod'], {
+      HOME: join(dir, 'empty-home'),
+    });
+    assert.equal(noConfig.code, 1, noConfig.stdout);
+    assert.match(noConfig.stderr, /names a pod in the API server: give --kubeconfig FILE/);
   });
 
   test('kubectl multinet validate and explain run offline; other commands are refused', async () => {
