@@ -79,7 +79,7 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
     deleted.push(...(await runModernScenario(t, cluster)));
   });
 
-  it('6. late NAD: NETWORK_NOT_FOUND and AddNetworkFailed first, Running once the NAD exists', async (t) => {
+  it('6. late NAD: NETWORK_NOT_FOUND, AddNetworkFailed and NetworksReady=False first, Running and Ready (readiness gate) once the NAD exists', async (t) => {
     await runLateNadScenario(t, cluster);
   });
 
