@@ -89,6 +89,44 @@ describe('validate --config: the tenant policy', () => {
   });
 });
 
+describe('validate --config: namespaceIsolation and maxNetworkConfigBytes', () => {
+  it("reports a pod selecting another namespace's network, and the override's own rule", () => {
+    const file = {
+      path: 'p.yaml',
+      content: yaml(pod('team-b/mv, default/shared, mv'), {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'over',
+          namespace: 'team-a',
+          annotations: { 'v1.multus-cni.io/default-network': 'podnet' },
+        },
+      }),
+    };
+    assert.deepEqual(runValidate([file]), { lines: [], exitCode: 0 });
+    const isolated = { ...options, namespaceIsolation: true };
+    const { lines, exitCode } = runValidate([file], { options: isolated });
+    assert.equal(exitCode, 1);
+    // default is a global namespace, and an override may name multinetNamespace (kube-system).
+    assert.deepEqual(lines, [
+      'p.yaml: Pod team-a/web: metadata.annotations["k8s.v1.cni.cncf.io/networks"]: network team-b/mv: namespaceIsolation is on: pods in namespace "team-a" may only use networks from their own namespace or from default',
+    ]);
+  });
+
+  it('reports a spec.config over the limit ADD enforces', () => {
+    const big = nad('team-a', 'big', { type: 'macvlan', master: 'ens1', pad: 'x'.repeat(70_000) });
+    const file = { path: 'b.yaml', content: yaml(big) };
+    const bytes = Buffer.byteLength(big.spec.config);
+    assert.deepEqual(runValidate([file]).lines, [
+      `b.yaml: NetworkAttachmentDefinition team-a/big: spec.config: ${bytes} bytes; the limit is 65536 (maxNetworkConfigBytes)`,
+    ]);
+    assert.deepEqual(runValidate([file], { options: { ...options, maxNetworkConfigBytes: 128 * 1024 } }), {
+      lines: [],
+      exitCode: 0,
+    });
+  });
+});
+
 describe('explain --config: the tenant policy', () => {
   it('marks the attachments ADD would refuse', async () => {
     const out = await explainPod({

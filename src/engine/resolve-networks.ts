@@ -14,7 +14,14 @@ import type { ConfSource } from './conf-source.ts';
 import { configName, isForeignConfig } from './conf-source.ts';
 import { isTrustedNamespace, matchesPattern } from '../config/tenant-policy.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { namespaceIsolationProblem } from './namespace-isolation.ts';
+import { networkConfigSizeProblem } from './network-config-size.ts';
 import type { ResolvedNetwork } from './plan-attachments.ts';
+
+/** What ADD (and the admission webhook) says of a selected `namespace/name` the API server does not have. */
+export function networkNotFoundReason(key: string): string {
+  return `NetworkAttachmentDefinition ${key} not found (nor a legacy Network of that name)`;
+}
 
 export interface ResolveDeps {
   config: MultinetConfig;
@@ -108,15 +115,13 @@ export class NetworkResolver {
     sel: NetworkSelectionElement,
     alsoAllowed: string[] = [],
   ): void {
-    const { namespaceIsolation } = this.deps.config;
-    const globalNamespaces = [...this.deps.config.globalNamespaces, ...alsoAllowed];
-    if (!namespaceIsolation || sel.namespace === podNamespace || globalNamespaces.includes(sel.namespace))
-      return;
+    const reason = namespaceIsolationProblem(this.deps.config, podNamespace, sel.namespace, alsoAllowed);
+    if (!reason) return;
     throw new EngineError({
       code: EngineErrorCode.NetworkForbidden,
       pod: this.podLabel,
       network: `${sel.namespace}/${sel.name}`,
-      reason: `namespaceIsolation is on: pods in namespace "${podNamespace}" may only use networks from their own namespace or from ${globalNamespaces.join(', ') || '(no global namespaces)'}`,
+      reason,
       cniCode: 7,
     });
   }
@@ -173,11 +178,7 @@ export class NetworkResolver {
     if (!p) {
       p = (async () => {
         const obj = await this.fetch(namespace, name);
-        if (!obj)
-          throw this.notFound(
-            key,
-            `NetworkAttachmentDefinition ${key} not found (nor a legacy Network of that name)`,
-          );
+        if (!obj) throw this.notFound(key, networkNotFoundReason(key));
         return this.fromObject(namespace, name, obj);
       })();
       this.nads.set(key, p);
@@ -216,14 +217,13 @@ export class NetworkResolver {
     const network = `${namespace}/${name}`;
     try {
       const def = parseNetworkDefinition(obj);
-      const max = this.deps.config.maxNetworkConfigBytes;
-      const bytes = def.omittedConfigBytes ?? (def.config === undefined ? 0 : Buffer.byteLength(def.config));
-      if (def.omittedConfigBytes !== undefined || bytes > max)
+      const tooLarge = networkConfigSizeProblem(def, this.deps.config.maxNetworkConfigBytes);
+      if (tooLarge)
         throw new EngineError({
           code: EngineErrorCode.InvalidNetworkConfig,
           pod: this.podLabel,
           network,
-          reason: `spec.config is ${bytes} bytes; the limit is ${max} (maxNetworkConfigBytes)`,
+          reason: `spec.config is ${tooLarge}`,
           cniCode: 7,
         });
       const onDisk =
