@@ -31,9 +31,14 @@ type Env = Record<string, string | undefined>;
 
 /** The API connection: multinet's `kubeconfig` option, else the in-cluster ServiceAccount, else none. */
 export function kubeConnection(config: MultinetConfig, env: Env): KubeConnection | undefined {
+  return kubeConnectionFor(config.kubeconfig, env);
+}
+
+/** A kubeconfig file's connection when `kubeconfig` is set, else the in-cluster ServiceAccount's, else none. */
+export function kubeConnectionFor(kubeconfig: string, env: Env): KubeConnection | undefined {
   const read = (p: string) => readFileSync(p);
-  if (config.kubeconfig) {
-    const conn = parseKubeconfig(readFileSync(config.kubeconfig, 'utf8'), config.kubeconfig, read);
+  if (kubeconfig) {
+    const conn = parseKubeconfig(readFileSync(kubeconfig, 'utf8'), kubeconfig, read);
     // An exec credential plugin inherits the process environment, as under kubectl.
     if (conn.exec)
       conn.exec.baseEnv = Object.fromEntries(

@@ -68,6 +68,7 @@ async function main(): Promise<number> {
     {
       daemon: async (rest, io) => (await import('./daemon-main.ts')).runDaemonMain(rest, io),
       gc: async (rest, io) => (await import('./gc-main.ts')).runGcMain(rest, io),
+      webhook: async (rest, io) => (await import('./webhook-main.ts')).runWebhookMain(rest, io),
     },
   );
 }

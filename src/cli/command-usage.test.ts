@@ -23,7 +23,7 @@ function multinet(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const COMMANDS = ['cni', 'daemon', 'validate', 'explain', 'install', 'demo', 'status', 'gc'];
+const COMMANDS = ['cni', 'daemon', 'webhook', 'validate', 'explain', 'install', 'demo', 'status', 'gc'];
 
 describe('every command answers --help with its usage', () => {
   it('knows every command the main usage lists', async () => {
@@ -44,7 +44,7 @@ describe('every command answers --help with its usage', () => {
       });
 
   it('an unknown option is a usage error (exit 2), not a stack trace', () => {
-    for (const cmd of ['install', 'status', 'explain', 'demo', 'gc']) {
+    for (const cmd of ['install', 'status', 'explain', 'demo', 'gc', 'webhook']) {
       const r = multinet([cmd, '--no-such-option']);
       assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^multinet ${cmd}: .*--no-such-option`));

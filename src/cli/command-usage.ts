@@ -1,4 +1,5 @@
 import { DAEMON_USAGE } from './daemon-command.ts';
+import { WEBHOOK_USAGE } from './webhook-command.ts';
 
 /** Each command's usage, printed for `multinet COMMAND --help` and after a wrong invocation. */
 export const COMMAND_USAGE: Record<string, string> = {
@@ -11,6 +12,7 @@ result on stdout, as the CNI spec says. Installed by "multinet install --type th
 Runs the node daemon (thick mode), serving the shim on its unix socket (docs/daemon.md).
   -c, --config FILE        the daemon's JSON config file (docs/configuration.md)
 `,
+  webhook: WEBHOOK_USAGE,
   validate: `usage: multinet validate [--config FILE] FILE...
 
 Checks NetworkAttachmentDefinition, Network and Pod (or workload) manifests offline, with the

@@ -23,6 +23,7 @@ export interface CliIo {
 export interface CliEntries {
   daemon?(args: string[], io: CliIo): Promise<number>;
   gc?(args: string[], io: CliIo): Promise<number>;
+  webhook?(args: string[], io: CliIo): Promise<number>;
 }
 
 const USAGE = `usage: multinet <command> [options]    ("multinet <command> --help" for one command)
@@ -30,6 +31,8 @@ const USAGE = `usage: multinet <command> [options]    ("multinet <command> --hel
 commands:
   cni                        run as the CNI plugin (thin mode; also when CNI_COMMAND is set)
   daemon --config FILE       run the node daemon (thick mode; docs/daemon.md)
+  webhook --tls-cert FILE --tls-key FILE [--listen HOST:PORT] [--config FILE] [--kubeconfig FILE]
+                             serve the validating admission webhook (docs/webhook.md)
   validate [--config FILE] FILE...
                              check NetworkAttachmentDefinition / Network / Pod manifests offline
                              (with multinet's config: also against its tenantPolicy)
@@ -402,11 +405,14 @@ async function dispatch(
       }
       return entries.gc(rest, io);
     case 'daemon':
-      if (!entries.daemon) {
-        io.stderr('multinet daemon: not available in this entry point\n');
+    case 'webhook': {
+      const entry = entries[sub];
+      if (!entry) {
+        io.stderr(`multinet ${sub}: not available in this entry point\n`);
         return 2;
       }
-      return entries.daemon(rest, io);
+      return entry(rest, io);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -6,14 +6,14 @@ import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../log/logger.ts';
 import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
-import type { ClusterView, NetworkObject, PodInfo, PodRef } from '../k8s/cluster-view.ts';
+import type { ClusterView, PodInfo, PodRef } from '../k8s/cluster-view.ts';
 import { probeNetns } from '../host/nsfs-netns-probe.ts';
 import { Informer } from '../k8s/informer.ts';
 import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
-import { toCachedNetworkObject, toCachedPod } from '../k8s/informer-objects.ts';
+import { toCachedPod } from '../k8s/informer-objects.ts';
 import type { KubeRestClient, RequestObserver } from '../k8s/kube-rest-client.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
-import { NAD_API_VERSION, NAD_KIND } from '../spec/well-known.ts';
+import { networkInformers } from '../k8s/network-informers.ts';
 import { AttachmentChecker } from './attachment-checker.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
@@ -47,8 +47,6 @@ export interface DaemonDeps {
   /** Called once listening (tests and the bin learn the metrics port). */
   onListening?(info: { socketPath: string; metricsPort: number | undefined }): void;
 }
-
-const LEGACY_API_VERSION = 'kubernetes.cni.cncf.io/v1';
 
 /**
  * The node daemon (thick mode), as `start(signal)`: watch caches, automatic configuration, the
@@ -134,30 +132,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
       : undefined;
     if (!pods)
       log.warn({}, 'no node name (MULTINET_NODE_NAME or nodeName): pods are read from the API server');
-    // A string sent longer than 6 × the limit is over it however it was escaped (\uXXXX is the
-    // longest escape): the informer never parses it (ListItemSplitter).
-    const listStringBytes = 6 * config.engine.maxNetworkConfigBytes;
-    const nads = new Informer<NetworkObject>(client, {
-      resource: 'network-attachment-definitions',
-      path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
-      transform: (o) =>
-        toCachedNetworkObject(o, NAD_API_VERSION, NAD_KIND, config.engine.maxNetworkConfigBytes),
-      maxStringBytes: listStringBytes,
-      // Items are parsed one at a time, so a large page costs round trips less, not memory.
-      pageSize: 500,
-      log: clog,
-    });
-    const networks = new Informer<NetworkObject>(client, {
-      resource: 'networks',
-      path: '/apis/kubernetes.cni.cncf.io/v1/networks',
-      transform: (o) =>
-        toCachedNetworkObject(o, LEGACY_API_VERSION, 'Network', config.engine.maxNetworkConfigBytes),
-      maxStringBytes: listStringBytes,
-      // Items are parsed one at a time, so a large page costs round trips less, not memory.
-      pageSize: 500,
-      optional: true,
-      log: clog,
-    });
+    const { nads, networks } = networkInformers(client, config.engine.maxNetworkConfigBytes, clog);
     informers.push(...(pods ? [pods] : []), nads, networks);
     podCache = pods;
     liveView = live;

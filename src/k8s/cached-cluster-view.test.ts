@@ -59,7 +59,7 @@ const nad = (name: string) => ({
   spec: { config: '{}' },
 });
 
-async function setup(live: FakeClusterView, api: FakeApi, t0 = 1_000_000) {
+async function setup(live: FakeClusterView, api: FakeApi, t0 = 1_000_000, networkMissWindowMs?: number) {
   let now = t0;
   const stop = new AbortController();
   const pods = new Informer<PodInfo>(api, {
@@ -84,7 +84,15 @@ async function setup(live: FakeClusterView, api: FakeApi, t0 = 1_000_000) {
   });
   const runs = [pods, nads, networks].map((i) => i.start(stop.signal));
   await Promise.all([pods, nads, networks].map((i) => i.whenSynced()));
-  const view = new CachedClusterView({ live, client: api, pods, nads, networks, now: () => now });
+  const view = new CachedClusterView({
+    live,
+    client: api,
+    pods,
+    nads,
+    networks,
+    now: () => now,
+    ...(networkMissWindowMs !== undefined ? { networkMissWindowMs } : {}),
+  });
   return {
     view,
     advance: (ms: number) => (now += ms),
@@ -165,6 +173,29 @@ describe('CachedClusterView', () => {
       '/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions/missing',
     ]);
     await s.stop();
+  });
+
+  it('a second miss of a NAD waits for the watch, unless the miss window is 0 (the webhook)', async () => {
+    const path = '/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions/late';
+    const list = { '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions': [] };
+    for (const [window, expected] of [
+      [undefined, undefined],
+      [0, 'late'],
+    ] as const) {
+      const live: Record<string, unknown> = {};
+      const api = new FakeApi(list, live);
+      const s = await setup(new FakeClusterView(), api, 1_000_000, window);
+      assert.equal(await s.view.getNetworkObject('default', 'late'), undefined);
+      live[path] = nad('late'); // created now; the watch has not delivered it
+      s.advance(100);
+      const again = await s.view.getNetworkObject('default', 'late');
+      assert.equal(
+        (again?.['metadata'] as { name?: string } | undefined)?.name,
+        expected,
+        `window ${window}`,
+      );
+      await s.stop();
+    }
   });
 
   it('writes go to the API', async () => {

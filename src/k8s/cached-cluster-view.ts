@@ -17,6 +17,12 @@ export interface CachedClusterViewOptions {
   now?(): number;
   /** Called on every live read, for metrics. */
   onLiveRead?(kind: 'pod' | 'network'): void;
+  /**
+   * How long after a live read of a missing NAD another miss is answered from the cache (default
+   * LIVE_WINDOW_MS). The admission webhook passes 0: a NAD created right after a pod was refused
+   * for lacking it must count at once, even if the watch has not delivered it yet.
+   */
+  networkMissWindowMs?: number;
 }
 
 /** The engine's lookup retries with 50-400 ms pauses; a second read this soon means "not what I wanted". */
@@ -71,7 +77,8 @@ export class CachedClusterView implements ClusterView {
     const t = this.now();
     this.prune(t);
     const liveAt = this.liveReads.get(key);
-    if (liveAt !== undefined && t - liveAt < LIVE_WINDOW_MS) return undefined;
+    const window = this.opts.networkMissWindowMs ?? LIVE_WINDOW_MS;
+    if (liveAt !== undefined && t - liveAt < window) return undefined;
     this.liveReads.set(key, t);
     return this.liveNetwork(namespace, name, signal);
   }
