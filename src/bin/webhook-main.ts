@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { multinetOptionsFromText } from '../cli/multinet-options.ts';
 import type { CliIo } from '../cli/run-cli.ts';
-import type { PolicyContext } from '../cli/validate-object.ts';
-import { NO_POLICY, policyContext } from '../cli/validate-object.ts';
+import type { PolicyContext } from '../engine/validate-object.ts';
+import { NO_POLICY, policyContext } from '../engine/validate-object.ts';
 import { parseWebhookArgs } from '../cli/webhook-command.ts';
 import { pinoLogger } from '../daemon/pino-logger.ts';
 import { describeCause } from '../engine/engine-error.ts';

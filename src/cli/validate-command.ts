@@ -1,7 +1,7 @@
 import { readManifestDocuments } from '../local/manifest-documents.ts';
 import { escapeForMessage } from '../spec/spec-error.ts';
-import type { Findings, ValidatePass } from './validate-object.ts';
-import { NO_POLICY, policyContext, validateObject } from './validate-object.ts';
+import type { Findings, ValidatePass } from '../engine/validate-object.ts';
+import { NO_POLICY, policyContext, validateObject } from '../engine/validate-object.ts';
 
 /**
  * `multinet validate FILE...`: an offline check of NetworkAttachmentDefinition / Network manifests

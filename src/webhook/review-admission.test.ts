@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
 import { runValidate } from '../cli/validate-command.ts';
-import { policyContext } from '../cli/validate-object.ts';
+import { policyContext } from '../engine/validate-object.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 import { reviewAdmission } from './review-admission.ts';
 

@@ -1,5 +1,5 @@
-import type { PolicyContext } from '../cli/validate-object.ts';
-import { selectedNetworkKeys, validateObject } from '../cli/validate-object.ts';
+import type { PolicyContext } from '../engine/validate-object.ts';
+import { selectedNetworkKeys, validateObject } from '../engine/validate-object.ts';
 import type { NetworkDefinitionReader, NetworkObject } from '../k8s/cluster-view.ts';
 import { LEGACY_NETWORK_GROUP, LEGACY_NETWORK_KIND, NAD_GROUP, NAD_KIND } from '../spec/well-known.ts';
 import type { AdmissionRequest, Verdict } from './admission-review.ts';

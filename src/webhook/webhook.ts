@@ -1,4 +1,4 @@
-import type { PolicyContext } from '../cli/validate-object.ts';
+import type { PolicyContext } from '../engine/validate-object.ts';
 import type { Readiness } from '../daemon/health.ts';
 import type { Logger } from '../log/logger.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';

@@ -9,13 +9,13 @@ import { findRefusedType } from '../cni/refused-plugin-types.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
 import { DEFAULTS, parseMultinetConfig } from '../config/multinet-config.ts';
 import type { TenantPolicy } from '../config/tenant-policy.ts';
-import { EngineError } from '../engine/engine-error.ts';
-import { namespaceIsolationProblem } from '../engine/namespace-isolation.ts';
-import { networkConfigSizeProblem } from '../engine/network-config-size.ts';
+import { EngineError } from './engine-error.ts';
+import { namespaceIsolationProblem } from './namespace-isolation.ts';
+import { networkConfigSizeProblem } from './network-config-size.ts';
 import { refusedDelegateTypes } from '../wire/own-plugin-types.ts';
-import { assignInterfaceNames } from '../engine/plan-attachments.ts';
-import { networkNotFoundReason } from '../engine/resolve-networks.ts';
-import { findPolicyViolation } from '../engine/tenant-policy-check.ts';
+import { assignInterfaceNames } from './plan-attachments.ts';
+import { networkNotFoundReason } from './resolve-networks.ts';
+import { findPolicyViolation } from './tenant-policy-check.ts';
 import type { NetworkObject } from '../k8s/cluster-view.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
 import { parseNetworksAnnotation } from '../spec/parse-networks-annotation.ts';
@@ -33,9 +33,10 @@ import {
 /**
  * The checks of `multinet validate` for one Kubernetes object (a NetworkAttachmentDefinition, a
  * 2018 Network, a Pod or a workload's pod template), with the parsers and bounds ADD uses. One
- * line per problem, `Kind namespace/name: field: what is wrong`. The CLI prefixes the file; the
- * admission webhook (src/webhook/) sends the same lines, and adds what only the API server
- * knows: whether the networks a pod selects exist, and what their definitions hold.
+ * line per problem, `Kind namespace/name: field: what is wrong`. `multinet validate`
+ * (src/cli/validate-command.ts) prefixes the file; the admission webhook (src/webhook/) sends the
+ * same lines, and adds what only the API server knows: whether the networks a pod selects exist,
+ * and what their definitions hold.
  */
 
 /** Pod interface the runtime normally uses for the default network (kubelet passes eth0). */
