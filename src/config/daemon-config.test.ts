@@ -1,7 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDaemonConfig, parseListenAddress } from './daemon-config.ts';
-import { ConfigError } from './multinet-config.ts';
+import { ConfigError, parseMultinetConfig } from './multinet-config.ts';
+
+describe('device-plugin keys (docs/devices.md), in the daemon config and the thin plugin object alike', () => {
+  it('default to the kubelet and device-info spec paths, and take absolute paths', () => {
+    const d = parseDaemonConfig('{}').engine;
+    assert.equal(d.podResourcesSocket, '/var/lib/kubelet/pod-resources/kubelet.sock');
+    assert.equal(d.deviceInfoDir, '/var/run/k8s.cni.cncf.io/devinfo');
+    const c = parseDaemonConfig(
+      '{"podResourcesSocket":"/run/k/kubelet.sock","deviceInfoDir":"/run/devinfo"}',
+    ).engine;
+    assert.equal(c.podResourcesSocket, '/run/k/kubelet.sock');
+    assert.equal(c.deviceInfoDir, '/run/devinfo');
+    const thin = parseMultinetConfig({ clusterNetwork: 'x', podResourcesSocket: '/p.sock' });
+    assert.equal(thin.podResourcesSocket, '/p.sock');
+  });
+  it('refuse a relative path, a non-string, and / itself, naming the key', () => {
+    for (const [key, value] of [
+      ['podResourcesSocket', 'kubelet.sock'],
+      ['podResourcesSocket', 5],
+      ['deviceInfoDir', '/'],
+      ['deviceInfoDir', 'devinfo'],
+    ] as const)
+      assert.throws(
+        () => parseDaemonConfig(JSON.stringify({ [key]: value })),
+        (err: unknown) => err instanceof ConfigError && err.key === key,
+        `${key}=${JSON.stringify(value)}`,
+      );
+  });
+});
 
 describe('parseDaemonConfig', () => {
   it('defaults to automatic configuration when no default network is set', () => {

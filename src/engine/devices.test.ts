@@ -17,6 +17,7 @@ import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import { PodResourcesError } from '../k8s/pod-resources.ts';
 import { injectDeviceId } from './assign-devices.ts';
+import { rebuildNetworkStatus } from './attachment-status.ts';
 import type { NetworkConfigList } from '../cni/network-config.ts';
 import type { RuntimeConf } from '../cni/network-list-runner.ts';
 
@@ -257,6 +258,21 @@ describe('device-plugin resources', () => {
       `prepare ${DEVINFO_DIR}/cni/ns1-sriov-a-c1_net1 ${NIC} d1`,
       `read ${DEVINFO_DIR}/cni/ns1-sriov-a-c1_net1`,
     ]);
+  });
+
+  it("a status rebuilt later (the daemon's continuous CHECK) keeps each attachment's device-info", async () => {
+    const { deps, plans, deviceInfo } = setup('sriov-a', { [NIC]: ['d1'] });
+    const pci = { type: 'pci' as const, version: '1.1.0', pci: { 'pci-address': '0000:18:02.5' } };
+    deviceInfo.plugin.set(`${NIC}|d1`, pci);
+    await runPodNetworkRequest(deps, request('ADD'));
+    const rebuilt = await rebuildNetworkStatus(deps, (await plans.get('c1'))!, new Map());
+    assert.deepEqual(
+      rebuilt.map((s) => [s.name, s['device-info']]),
+      [
+        ['kube-system/cluster-net', undefined],
+        ['ns1/sriov-a', pci],
+      ],
+    );
   });
 
   it('a device-info file that cannot be read is logged and left out of network-status', async () => {
