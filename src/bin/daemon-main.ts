@@ -6,11 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import type { CliIo } from '../cli/run-cli.ts';
 import { parseDaemonArgs } from '../cli/daemon-command.ts';
-import { parseDaemonConfig } from '../config/daemon-config.ts';
+import { parseDaemonConfig, parseListenAddress } from '../config/daemon-config.ts';
 import { runDaemon } from '../daemon/daemon.ts';
+import { MetricsServer } from '../daemon/metrics-server.ts';
 import { pinoLogger } from '../daemon/pino-logger.ts';
+import { SocketServer } from '../daemon/socket-server.ts';
 import { describeCause } from '../engine/engine-error.ts';
-import { KubeRestClient } from '../k8s/kube-rest-client.ts';
+import { AutoConfig } from '../host/auto-config.ts';
+import { probeNetns } from '../host/nsfs-netns-probe.ts';
+import { buildDaemonCluster } from './daemon-cluster.ts';
 import { buildEngineDeps, kubeConnection } from './engine-deps.ts';
 
 export async function runDaemonMain(args: string[], io: CliIo): Promise<number> {
@@ -37,15 +41,40 @@ export async function runDaemonMain(args: string[], io: CliIo): Promise<number> 
     await runDaemon(
       {
         config,
-        nodeName,
-        uid: process.getuid?.() ?? 0,
         log,
-        connect: (observe) => {
-          const conn = kubeConnection(config.engine, env);
-          return conn ? new KubeRestClient(conn, { observe, timeoutMs: 30_000 }) : undefined;
-        },
+        cluster: (observe) =>
+          buildDaemonCluster(
+            config,
+            { nodeName, log, connection: () => kubeConnection(config.engine, env) },
+            observe,
+          ),
+        ...(config.autoConfig
+          ? {
+              autoConfig: new AutoConfig({
+                ...config.autoConfig,
+                socketPath: config.socketPath,
+                readinessIndicatorFile: config.engine.readinessIndicatorFile,
+                log: log.child?.({ subsystem: 'auto-config' }) ?? log,
+              }),
+            }
+          : {}),
         buildEngineDeps: (engineConfig, cluster, stages) =>
-          buildEngineDeps(engineConfig, env, log, { cluster: cluster ?? undefined, stages }),
+          buildEngineDeps(engineConfig, env, log, { cluster, stages }),
+        // An nsfs mount only: a netns file left after its namespace went does not count.
+        netnsExists: async (path) => (await probeNetns(path)).state === 'present',
+        socketServer: (serve) =>
+          new SocketServer({ ...serve, socketPath: config.socketPath, uid: process.getuid?.() ?? 0, log }),
+        ...(config.metricsAddress
+          ? {
+              metricsServer: (serve) =>
+                new MetricsServer({
+                  ...serve,
+                  ...parseListenAddress(config.metricsAddress, config.metricsAllowNonLoopback),
+                  maxConnections: config.metricsMaxConnections,
+                  log,
+                }),
+            }
+          : {}),
       },
       stop.signal,
     );

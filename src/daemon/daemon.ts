@@ -1,52 +1,19 @@
-import { AutoConfig } from '../host/auto-config.ts';
-import type { DaemonConfig } from '../config/daemon-config.ts';
-import { parseListenAddress } from '../config/daemon-config.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
-import type { Logger } from '../log/logger.ts';
-import { BackgroundEvents } from '../k8s/background-events.ts';
-import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
-import type { ClusterView, PodInfo, PodRef } from '../k8s/cluster-view.ts';
-import { probeNetns } from '../host/nsfs-netns-probe.ts';
-import { Informer } from '../k8s/informer.ts';
-import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
-import { toCachedPod } from '../k8s/informer-objects.ts';
-import type { KubeRestClient, RequestObserver } from '../k8s/kube-rest-client.ts';
-import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
-import { networkInformers } from '../k8s/network-informers.ts';
+import type { PodInfo, PodRef } from '../k8s/cluster-view.ts';
 import { AttachmentChecker } from './attachment-checker.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
+import type { DaemonDeps } from './daemon-deps.ts';
 import { DaemonMetrics } from './daemon-metrics.ts';
 import type { EngineConfigState } from './handle-cni-request.ts';
 import { handleCniRequest } from './handle-cni-request.ts';
 import type { Readiness } from './health.ts';
-import { MetricsServer } from './metrics-server.ts';
 import { ObservedDelegateLists } from './observed-delegate-lists.ts';
 import { RequestAborts } from './request-aborts.ts';
 import { StageTimers } from './stage-timer.ts';
 import { timedClusterView, timedPlanStore } from './timed-ports.ts';
-import { SocketServer } from './socket-server.ts';
 
-/** The real adapters, made by the composition root (src/bin/daemon-main.ts). */
-export interface DaemonDeps {
-  config: DaemonConfig;
-  /** The node whose pods are cached; "" = no pod cache (pods are read live). */
-  nodeName: string;
-  /** Owner the socket directory must have. */
-  uid: number;
-  log: Logger;
-  /** The API client, built with our observer; undefined = no API server. */
-  connect(observe: RequestObserver): KubeRestClient | undefined;
-  buildEngineDeps(
-    config: MultinetConfig,
-    cluster: ClusterView | undefined,
-    /** Delegate runs and result cache calls report into these (timed-ports.ts). */
-    stages?: StageTimers,
-  ): EngineDeps & { close(): void; removeInterruptedWrites?(): Promise<number> };
-  /** Called once listening (tests and the bin learn the metrics port). */
-  onListening?(info: { socketPath: string; metricsPort: number | undefined }): void;
-}
+export type { DaemonDeps } from './daemon-deps.ts';
 
 /**
  * The node daemon (thick mode), as `start(signal)`: watch caches, automatic configuration, the
@@ -64,18 +31,10 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     config.queueTimeoutMs,
     { maxActive: config.maxConcurrentRequestsPerNamespace, maxQueued: config.maxQueuedRequestsPerNamespace },
   );
-  const informers: Informer<unknown>[] = [];
   let draining = false;
   let listening = false;
 
-  const auto = config.autoConfig
-    ? new AutoConfig({
-        ...config.autoConfig,
-        socketPath: config.socketPath,
-        readinessIndicatorFile: config.engine.readinessIndicatorFile,
-        log: log.child?.({ subsystem: 'auto-config' }) ?? log,
-      })
-    : undefined;
+  const auto = deps.autoConfig;
 
   const engineConfig = (): EngineConfigState => {
     if (!auto) return { ready: true, config: config.engine };
@@ -91,68 +50,25 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     const checks: Readiness['checks'] = {
       socket: { ok: listening && !draining, ...(draining ? { detail: 'shutting down' } : {}) },
     };
-    for (const inf of informers)
+    for (const inf of cluster.caches)
       checks[`cache:${inf.resource}`] = { ok: inf.synced, ...(inf.disabled ? { detail: 'disabled' } : {}) };
     const ec = engineConfig();
     checks['defaultNetwork'] = { ok: ec.ready, ...(ec.ready ? {} : { detail: ec.reason }) };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
 
+  // The metrics observe the cluster adapters, whose caches the metrics and readiness read (only
+  // once called, after `cluster` exists).
   const metrics = new DaemonMetrics({
     inFlight: () => limiter.inFlight,
-    caches: () => informers.map((i) => ({ resource: i.resource, size: i.size, synced: i.synced })),
+    caches: () => cluster.caches.map((i) => ({ resource: i.resource, size: i.size, synced: i.synced })),
     defaultNetworkReady: () => engineConfig().ready,
   });
-
-  const client = config.localDir
-    ? undefined
-    : deps.connect((verb, path, status) => metrics.observeApiRequest(verb, path, status));
-  let cluster: ClusterView | undefined;
-  let local: DirectoryClusterView | undefined;
-  let events: BackgroundEvents | undefined;
-  let podCache: Informer<PodInfo> | undefined;
-  let liveView: ClusterView | undefined;
-  if (config.localDir) {
-    local = new DirectoryClusterView(config.localDir, (file, reason) =>
-      log.warn({ file, reason }, 'local mode: manifest skipped'),
-    );
-    cluster = local;
-    log.info({ dir: config.localDir }, 'local mode: pods and networks from manifests');
-  } else if (client) {
-    const live = new KubernetesClusterView(client, deps.nodeName ? { nodeName: deps.nodeName } : {});
-    const clog = log.child?.({ subsystem: 'cache' }) ?? log;
-    const pods = deps.nodeName
-      ? new Informer<PodInfo>(client, {
-          resource: 'pods',
-          path: '/api/v1/pods',
-          query: { fieldSelector: `spec.nodeName=${deps.nodeName}` },
-          transform: toCachedPod,
-          log: clog,
-        })
-      : undefined;
-    if (!pods)
-      log.warn({}, 'no node name (MULTINET_NODE_NAME or nodeName): pods are read from the API server');
-    const { nads, networks } = networkInformers(client, config.engine.maxNetworkConfigBytes, clog);
-    informers.push(...(pods ? [pods] : []), nads, networks);
-    podCache = pods;
-    liveView = live;
-    events = new BackgroundEvents(
-      new CachedClusterView({
-        live,
-        client,
-        pods,
-        nads,
-        networks,
-        onLiveRead: (kind) => metrics.observeLiveRead(kind),
-      }),
-      log,
-    );
-    cluster = events;
-  } else {
-    log.info({}, 'no API server configured: default network only, no network-status');
-  }
-  const running: Promise<unknown>[] = informers.map((i) => i.start(background.signal));
-  if (local) await local.start(background.signal);
+  const cluster = deps.cluster({
+    apiRequest: (verb, path, status) => metrics.observeApiRequest(verb, path, status),
+    liveRead: (kind) => metrics.observeLiveRead(kind),
+  });
+  const running: Promise<unknown>[] = [(await cluster.start(background.signal)).stopped];
 
   if (!config.engine.tenantPolicy)
     log.warn(
@@ -160,7 +76,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
       "no tenantPolicy: every namespace's NADs are trusted as Multus trusts them (docs/security.md)",
     );
   const stages = new StageTimers();
-  const base = deps.buildEngineDeps(config.engine, cluster, stages);
+  const base = deps.buildEngineDeps(config.engine, cluster.view, stages);
   // Before the socket opens, nobody else writes the caches: a killed predecessor's half-done
   // writes can go (they are never read, and each crash would leave more).
   const swept = await base.removeInterruptedWrites?.().catch((err: unknown) => {
@@ -181,6 +97,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     gone: !p || (pod.uid !== '' && p.uid !== pod.uid),
     ...(p?.networksReady ? { ready: p.networksReady } : {}),
   });
+  const podCache = cluster.podCache;
   const checker =
     config.checkIntervalMs > 0
       ? new AttachmentChecker({
@@ -192,21 +109,17 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
           }),
           locks,
           limiter,
-          // An nsfs mount only: a netns file left after its namespace went does not count.
-          netnsExists: async (path) => (await probeNetns(path)).state === 'present',
+          netnsExists: (path) => deps.netnsExists(path),
           cachedCondition: (pod) =>
             podCache?.synced ? podCondition(pod, podCache.get(pod.namespace, pod.name)) : undefined,
           readPod: async (pod) =>
-            podCondition(pod, await (liveView ?? cluster)?.getPod(pod.namespace, pod.name)),
+            podCondition(pod, await (cluster.live ?? cluster.view)?.getPod(pod.namespace, pod.name)),
           observeCheck: (network, outcome) => metrics.observeCheck(network, outcome),
           observeDegraded: (n) => metrics.observeDegraded(n),
           log: log.child?.({ subsystem: 'check' }) ?? log,
         })
       : undefined;
-  const server = new SocketServer({
-    socketPath: config.socketPath,
-    uid: deps.uid,
-    log,
+  const server = deps.socketServer({
     readiness,
     handle: (body) =>
       handleCniRequest(body, {
@@ -222,18 +135,10 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
         observeStages: (c, timer) => metrics.observeStages(c, timer),
       }),
   });
-  const addr = config.metricsAddress
-    ? parseListenAddress(config.metricsAddress, config.metricsAllowNonLoopback)
-    : undefined;
-  const metricsServer = addr
-    ? new MetricsServer({
-        ...addr,
-        maxConnections: config.metricsMaxConnections,
-        log,
-        readiness,
-        metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
-      })
-    : undefined;
+  const metricsServer = deps.metricsServer?.({
+    readiness,
+    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+  });
 
   try {
     if (auto) {
@@ -270,10 +175,10 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     await closed;
     background.abort();
     await metricsServer?.close();
-    await Promise.race([events?.flush(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await Promise.race([cluster.flush(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await Promise.allSettled(running);
     base.close();
-    client?.close();
+    cluster.close();
     log.info({}, 'stopped');
   }
 }
