@@ -56,7 +56,10 @@ class FakeDefaultNetworkSource implements DefaultNetworkSource {
   }
 }
 
-async function start(t: TestContext, opts: { autoConfig?: DefaultNetworkSource } = {}) {
+async function start(
+  t: TestContext,
+  opts: { autoConfig?: DefaultNetworkSource; daemon?: Record<string, unknown> } = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'mn-daemon-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const socketPath = join(dir, 'run', 'multinet.sock');
@@ -67,6 +70,7 @@ async function start(t: TestContext, opts: { autoConfig?: DefaultNetworkSource }
       metricsAddress: '',
       shutdownTimeoutSeconds: 5,
       ...(opts.autoConfig ? { autoConfig: true } : { clusterNetworkConfig: PRIMARY }),
+      ...opts.daemon,
     }),
   );
   const cluster = new FakeDaemonCluster();
@@ -90,7 +94,7 @@ async function start(t: TestContext, opts: { autoConfig?: DefaultNetworkSource }
       now: () => Date.now(),
       close: () => void engineClosed.push('closed'),
     }),
-    netnsExists: async () => true,
+    netnsExists: async (path) => path === add.env.CNI_NETNS,
     // The real listener on a socket of the test's own: no process, nothing of the node's.
     socketServer: (serve) =>
       new SocketServer({ ...serve, socketPath, uid: process.getuid?.() ?? 0, log: silentLogger }),
@@ -101,6 +105,12 @@ async function start(t: TestContext, opts: { autoConfig?: DefaultNetworkSource }
   t.after(() => stop.abort());
   await Promise.race([listening, running]);
   return { socketPath, cluster, lists, engineClosed, stop, running };
+}
+
+/** Resolves once `cond` holds (checked every 20 ms); fails when it has not after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) assert.fail(`still waiting for ${what}`);
 }
 
 function call(socketPath: string, method: string, path: string, body?: unknown) {
@@ -179,5 +189,16 @@ describe('runDaemon lifecycle (FAKE cluster and delegates, the real socket liste
     const served = await call(d.socketPath, 'POST', '/cni', add);
     assert.equal(served.json['exitCode'], 0, String(served.json['stdout']));
     assert.deepEqual(d.lists.lines(), ['ADD podnet eth0']);
+  });
+
+  it('with checkIntervalSeconds, CHECKs what it attached, in the background, and stops on abort', async (t) => {
+    const d = await start(t, { daemon: { checkIntervalSeconds: 1 } });
+    const answer = await call(d.socketPath, 'POST', '/cni', add);
+    assert.equal(answer.json['exitCode'], 0, String(answer.json['stdout']));
+    await until('a CHECK', () => d.lists.lines().includes('CHECK podnet eth0'));
+    assert.deepEqual(d.lists.lines().slice(0, 2), ['ADD podnet eth0', 'CHECK podnet eth0']);
+    d.stop.abort();
+    await d.running;
+    assert.equal(existsSync(d.socketPath), false);
   });
 });
