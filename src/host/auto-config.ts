@@ -173,14 +173,21 @@ export class AutoConfig {
     }
     const d = digest(primary.content);
     const prev = this.lastPrimary;
-    if (!prev || prev.name !== primary.name || prev.digest !== d || !this.current.ready) {
-      const what = !prev
-        ? 'primary network config found'
-        : prev.name !== primary.name
-          ? 'primary network config is now another file'
-          : prev.digest !== d
-            ? 'primary network config changed'
-            : 'primary network config back';
+    const news =
+      !prev || prev.name !== primary.name || prev.digest !== d || !this.current.ready
+        ? !prev
+          ? 'primary network config found'
+          : prev.name !== primary.name
+            ? 'primary network config is now another file'
+            : prev.digest !== d
+              ? 'primary network config changed'
+              : 'primary network config back'
+        : undefined;
+    this.lastPrimary = { name: primary.name, digest: d };
+    await this.writeIfChanged(primary);
+    this.setState({ ready: true, primary, config: JSON.parse(primary.content) as Record<string, unknown> });
+    // Said once it is in use: whoever reads this line finds ADD served with it.
+    if (news) {
       log.info(
         {
           file: join(primaryConfDir, primary.name),
@@ -188,13 +195,10 @@ export class AutoConfig {
           network: primary.config.name,
           digest: d,
         },
-        what,
+        news,
       );
       if (skipped.length > 0) log.info({ skipped }, 'conf files passed over');
     }
-    this.lastPrimary = { name: primary.name, digest: d };
-    await this.writeIfChanged(primary);
-    this.setState({ ready: true, primary, config: JSON.parse(primary.content) as Record<string, unknown> });
   }
 
   private async writeIfChanged(primary: PrimaryConfig): Promise<void> {
