@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeviceInfoFiles, PreparedDeviceInfo } from '../engine/engine-deps.ts';
 import type { DeviceInfo } from '../spec/device-info.ts';
@@ -10,6 +9,7 @@ import {
   parseDeviceInfo,
 } from '../spec/device-info.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { readFileNoFollow } from './read-file-no-follow.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 
 /**
@@ -71,34 +71,19 @@ export class FileDeviceInfoStore implements DeviceInfoFiles {
   }
 
   /** undefined when the file does not exist. Errors never quote the content. */
-  private async readTrusted(path: string): Promise<string | undefined> {
-    let handle;
-    try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      if (code === 'ELOOP') throw new Error(`${path} is a symbolic link: refusing to read it`);
-      throw err;
-    }
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) throw new Error(`${path} is not a regular file: refusing to read it`);
-      if (st.uid !== 0 && st.uid !== this.uid)
-        throw new Error(`${path} is owned by uid ${st.uid}, not root: refusing to read it`);
-      if ((st.mode & 0o022) !== 0)
-        throw new Error(`${path} is writable by group or others: refusing to read it`);
-      if (st.size > DEVICE_INFO_MAX_BYTES)
-        throw new Error(
-          `${path} is ${st.size} bytes, the limit is ${DEVICE_INFO_MAX_BYTES}: not a device-info file`,
-        );
-      const buf = Buffer.alloc(DEVICE_INFO_MAX_BYTES + 1);
-      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      if (bytesRead > DEVICE_INFO_MAX_BYTES)
-        throw new Error(`${path} grew beyond ${DEVICE_INFO_MAX_BYTES} bytes: not a device-info file`);
-      return buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await handle.close();
-    }
+  private readTrusted(path: string): Promise<string | undefined> {
+    return readFileNoFollow(path, {
+      maxBytes: DEVICE_INFO_MAX_BYTES,
+      check: (st) => {
+        if (st.uid !== 0 && st.uid !== this.uid)
+          throw new Error(`${path} is owned by uid ${st.uid}, not root: refusing to read it`);
+        if ((st.mode & 0o022) !== 0)
+          throw new Error(`${path} is writable by group or others: refusing to read it`);
+        if (st.size > DEVICE_INFO_MAX_BYTES)
+          throw new Error(
+            `${path} is ${st.size} bytes, the limit is ${DEVICE_INFO_MAX_BYTES}: not a device-info file`,
+          );
+      },
+    });
   }
 }

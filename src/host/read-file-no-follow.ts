@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -6,7 +6,15 @@ import { open } from 'node:fs/promises';
  * (O_NONBLOCK: a FIFO planted in its place cannot block us). undefined when it does not exist.
  * Errors never quote the content: a file swapped for /etc/shadow must not leak into a CNI answer.
  */
-export async function readFileNoFollow(path: string): Promise<string | undefined> {
+export async function readFileNoFollow(
+  path: string,
+  opts: {
+    /** Refuses the opened file (throws) on its stat: owner, mode, size. */
+    check?: (st: Stats) => void;
+    /** Reads at most this many bytes; a file that grew past it after the check is refused. */
+    maxBytes?: number;
+  } = {},
+): Promise<string | undefined> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -19,7 +27,12 @@ export async function readFileNoFollow(path: string): Promise<string | undefined
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new Error(`${path} is not a regular file: refusing to read it`);
-    return await handle.readFile('utf8');
+    opts.check?.(st);
+    if (opts.maxBytes === undefined) return await handle.readFile('utf8');
+    const buf = Buffer.alloc(opts.maxBytes + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead > opts.maxBytes) throw new Error(`${path} grew beyond ${opts.maxBytes} bytes: refusing it`);
+    return buf.subarray(0, bytesRead).toString('utf8');
   } finally {
     await handle.close();
   }
