@@ -39,3 +39,65 @@ describe('deploy/ turns the tenant policy on', () => {
     assertPolicyOn(parseMultinetConfig(multinetOptionsFromText(text, 'thin')), 'thin');
   });
 });
+
+interface Mount {
+  name: string;
+  mountPath: string;
+}
+interface NodeDaemonSet {
+  kind: 'DaemonSet';
+  spec: {
+    updateStrategy?: { type?: string };
+    template: {
+      spec: {
+        containers: {
+          name: string;
+          volumeMounts: Mount[];
+          livenessProbe?: unknown;
+          readinessProbe?: unknown;
+        }[];
+        volumes: { name: string; hostPath?: { path: string } }[];
+      };
+    };
+  };
+}
+
+function daemonSet(dir: string): NodeDaemonSet {
+  const text = readFileSync(new URL(`../../deploy/${dir}/daemonset.yaml`, import.meta.url), 'utf8');
+  const ds = parseAllDocuments(text)
+    .map((d) => d.toJS() as { kind?: string })
+    .find((d) => d.kind === 'DaemonSet');
+  assert.ok(ds, `deploy/${dir} has a DaemonSet`);
+  return ds as NodeDaemonSet;
+}
+
+// The delegates run inside the daemon's container, so every path they or the daemon keep state in
+// must be the host's own, at the same path: otherwise a restart of the container forgets
+// host-local's reservations (duplicate addresses) or multinet's plans (leaks on DEL).
+describe('deploy/ thick DaemonSets keep state on the host and are probed', () => {
+  for (const dir of ['thick', 'openshift'])
+    it(`deploy/${dir}`, () => {
+      const ds = daemonSet(dir);
+      const pod = ds.spec.template.spec;
+      const daemon = pod.containers.find((c) => c.name === 'multinet');
+      assert.ok(daemon, `${dir}: the multinet container`);
+      const hostPathOf = (mountPath: string) => {
+        const m = daemon.volumeMounts.find((v) => v.mountPath === mountPath);
+        return m && pod.volumes.find((v) => v.name === m.name)?.hostPath?.path;
+      };
+      const config = parseDaemonConfig(configMapData(dir)['daemon.json']!);
+      const socketDir = config.socketPath.slice(0, config.socketPath.lastIndexOf('/'));
+      for (const path of [
+        '/var/lib/cni',
+        config.engine.cacheDir,
+        socketDir,
+        ...config.engine.binDirs,
+        '/var/lib/kubelet/pod-resources',
+        '/var/run/k8s.cni.cncf.io/devinfo',
+        '/var/run/netns',
+      ])
+        assert.equal(hostPathOf(path), path, `${dir}: ${path} is the host's ${path}`);
+      assert.ok(daemon.livenessProbe && daemon.readinessProbe, `${dir}: probed`);
+      assert.equal(ds.spec.updateStrategy?.type, 'RollingUpdate', `${dir}: rolls`);
+    });
+});
