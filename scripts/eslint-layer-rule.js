@@ -1,7 +1,7 @@
 // The ESLint rule that keeps src/'s layers (docs/architecture.md "Layers"): each folder of src/
 // imports only the folders its row of the table in eslint.config.js names, some only for types
 // (ports); nothing imports src/bin/ but src/bin/; product code never imports test/; the pure
-// layers import no I/O module and no package. Static imports, `export ... from`, `import()` and
+// layers import no I/O module and no package but the pure ones listed (valibot: schemas only). Static imports, `export ... from`, `import()` and
 // `import('...').T` types are all checked, so a lazy import cannot hide a cycle.
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize, relative, sep } from 'node:path';
@@ -43,7 +43,7 @@ export const layerRule = {
     schema: [{ type: 'object', additionalProperties: true }],
   },
   create(context) {
-    const { layers } = context.options[0] ?? {};
+    const { layers, purePackages = [] } = context.options[0] ?? {};
     const cwd = context.cwd;
     const file = toPosix(relative(cwd, context.filename));
     const inSrc = file.startsWith('src/');
@@ -68,7 +68,7 @@ export const layerRule = {
             node,
             message: `src/${layer}/ is a pure layer: no ${source} (files, processes and sockets belong to host/, k8s/, daemon/, the other edges and bin/)`,
           });
-        } else if (!builtin && !typeOnly) {
+        } else if (!builtin && !typeOnly && !purePackages.includes(source)) {
           context.report({
             node,
             message: `src/${layer}/ is a pure layer: no package (${source}); packages belong to the edges`,

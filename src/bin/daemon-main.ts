@@ -28,7 +28,7 @@ export async function runDaemonMain(args: string[], io: CliIo): Promise<number> 
     return 1;
   }
   const env = io.env;
-  const log = pinoLogger(config.engine.logLevel);
+  const log = pinoLogger(config.adapters.logLevel);
   const nodeName = config.nodeName || env['MULTINET_NODE_NAME'] || '';
   const stop = new AbortController();
   const onSignal = (sig: string) => {
@@ -45,7 +45,7 @@ export async function runDaemonMain(args: string[], io: CliIo): Promise<number> 
         cluster: (observe) =>
           buildDaemonCluster(
             config,
-            { nodeName, log, connection: () => kubeConnection(config.engine, env) },
+            { nodeName, log, connection: () => kubeConnection(config.adapters, env) },
             observe,
           ),
         ...(config.autoConfig
@@ -58,8 +58,11 @@ export async function runDaemonMain(args: string[], io: CliIo): Promise<number> 
               }),
             }
           : {}),
-        buildEngineDeps: (engineConfig, cluster, stages) =>
-          buildEngineDeps(engineConfig, env, log, { cluster, stages }),
+        buildEngineDeps: (engine, cluster, stages) =>
+          buildEngineDeps({ engine, adapters: config.adapters, unknownKeys: [] }, env, log, {
+            cluster,
+            stages,
+          }),
         // An nsfs mount only: a netns file left after its namespace went does not count.
         netnsExists: async (path) => (await probeNetns(path)).state === 'present',
         socketServer: (serve) =>

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetworkListRunner } from '../cni/network-list-runner.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { AdapterOptions, MultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { Logger } from '../log/logger.ts';
 import { NESTED_CALL_ENV, OWN_PLUGIN_TYPES } from '../wire/own-plugin-types.ts';
@@ -30,7 +30,10 @@ import { timedPluginRunner, timedResultCache } from '../daemon/timed-ports.ts';
 type Env = Record<string, string | undefined>;
 
 /** The API connection: multinet's `kubeconfig` option, else the in-cluster ServiceAccount, else none. */
-export function kubeConnection(config: MultinetConfig, env: Env): KubeConnection | undefined {
+export function kubeConnection(
+  config: Pick<AdapterOptions, 'kubeconfig'>,
+  env: Env,
+): KubeConnection | undefined {
   return kubeConnectionFor(config.kubeconfig, env);
 }
 
@@ -94,12 +97,13 @@ export function buildEngineDeps(
   removeInterruptedWrites(olderThanMs?: number, containerId?: string): Promise<number>;
   lockContainer?(containerId: string): Promise<HeldContainerLock>;
 } {
+  const { engine, adapters } = config;
   let client: KubeRestClient | undefined;
   let cluster = opts.cluster;
   if (!cluster) {
     let conn: KubeConnection | undefined;
     try {
-      conn = kubeConnection(config, env);
+      conn = kubeConnection(adapters, env);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       log.warn({ err: reason }, 'cannot set up the API connection');
@@ -112,15 +116,15 @@ export function buildEngineDeps(
       });
     }
   }
-  const results = new FileResultCache(config.cacheDir);
-  const plans = new FilePlanStore(config.cacheDir);
+  const results = new FileResultCache(adapters.cacheDir);
+  const plans = new FilePlanStore(adapters.cacheDir);
   const setpriv = findSetpriv();
   if (!setpriv)
     log.warn({}, 'util-linux setpriv not found: delegates will outlive a killed multinet process');
   const flock = findSystemTool('flock');
   if (!flock)
     log.warn({}, 'util-linux flock not found: thin-mode calls for one container are not serialised');
-  const containerLocks = flock ? new FileContainerLocks(config.cacheDir, { flock, setpriv }) : undefined;
+  const containerLocks = flock ? new FileContainerLocks(adapters.cacheDir, { flock, setpriv }) : undefined;
   const runner = new ChildProcessRunner({
     ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
     ...(setpriv ? { setpriv } : {}),
@@ -129,12 +133,12 @@ export function buildEngineDeps(
     runner: opts.stages ? timedPluginRunner(runner, opts.stages) : runner,
     locator: new FsPluginLocator({ refusedTypes: OWN_PLUGIN_TYPES }),
     cache: opts.stages ? timedResultCache(results, opts.stages) : results,
-    timeoutMs: config.delegateTimeoutMs,
+    timeoutMs: adapters.delegateTimeoutMs,
     baseEnv: delegateEnv(env),
     onStderr: (type, text) => log.debug({ plugin: type, stderr: text.slice(0, 2000) }, 'delegate stderr'),
   });
   return {
-    config,
+    config: engine,
     cluster,
     confs: new FileConfSource(),
     lists,
@@ -142,8 +146,8 @@ export function buildEngineDeps(
     nodeNetns: new ProcNodeNetnsCheck(),
     routes: new IprouteRouteEditor(opts.wrapper ? { nsenter: 'nsenter' } : {}),
     links: new IprouteLinkRemover(),
-    podResources: lazyPodResources(config.podResourcesSocket),
-    deviceInfo: new FileDeviceInfoStore(config.deviceInfoDir),
+    podResources: lazyPodResources(adapters.podResourcesSocket),
+    deviceInfo: new FileDeviceInfoStore(engine.deviceInfoDir),
     log,
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}),
     now: () => Date.now(),

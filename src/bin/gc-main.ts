@@ -47,11 +47,14 @@ export async function runGcMain(args: string[], io: CliIo): Promise<number> {
     io.stderr(`multinet gc: ${values.config}: ${describeCause(err)}\n`);
     return GC_EXIT.failed;
   }
-  const config = { ...loaded.config, ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}) };
+  const config = {
+    ...loaded.config,
+    adapters: { ...loaded.config.adapters, ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}) },
+  };
   // Delegate failures and the engine's warnings go to stderr; the report goes to stdout.
   const log = stderrLogger('warn', { component: 'multinet-gc' });
   const deps = buildEngineDeps(config, io.env, log);
-  const results = new FileResultCache(config.cacheDir);
+  const results = new FileResultCache(config.adapters.cacheDir);
   const bootTimeMs = await readBootTimeMs();
   const cluster = deps.cluster;
   const sources: LeakSources = {
@@ -69,7 +72,7 @@ export async function runGcMain(args: string[], io: CliIo): Promise<number> {
     },
     bootTimeMs,
   };
-  const cniPath = [...config.binDirs];
+  const cniPath = [...config.engine.binDirs];
   try {
     return await runGc({
       dryRun: values['dry-run'],

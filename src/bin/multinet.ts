@@ -30,7 +30,7 @@ async function main(): Promise<number> {
       return 1;
     }
     const out = await runThinPlugin(process.env, stdin, async (config) =>
-      buildEngineDeps(config, process.env, stderrLogger(config.logLevel, { component: 'multinet' })),
+      buildEngineDeps(config, process.env, stderrLogger(config.adapters.logLevel, { component: 'multinet' })),
     );
     process.stdout.write(out.stdout);
     process.stderr.write(out.stderr);

@@ -61,13 +61,9 @@ export async function explainClusterPod(
 ): Promise<ExplainedAttachment[]> {
   const pod = await cluster.getPod(ref.namespace, ref.name);
   if (!pod) throw new Error(`pod ${ref.namespace}/${ref.name} not found in ${where}`);
-  const config = parseMultinetConfig({
-    ...input.options,
-    // The config's own default network still names the CNI network tenants may not reuse.
-    clusterNetwork:
-      input.defaultNetwork ?? (input.options?.['clusterNetwork'] as string | undefined) ?? 'unused',
-    cacheDir: '/nonexistent',
-  });
+  const { engine } = parseMultinetConfig(input.options ?? {}, { requireDefaultNetwork: false });
+  // The config's own default network still names the CNI network tenants may not reuse.
+  const config = input.defaultNetwork ? { ...engine, clusterNetwork: input.defaultNetwork } : engine;
   const label = `${pod.namespace}/${pod.name}`;
   const resolver = new NetworkResolver({ config, cluster, confs: input.confs }, label);
   const ifName = input.runtimeIfName ?? 'eth0';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { readConfDirEntries } from '../host/auto-config.ts';
 import { parseDaemonConfig } from '../config/daemon-config.ts';
-import { parseMultinetConfig, type MultinetConfig } from '../config/multinet-config.ts';
+import { hasDefaultNetwork, parseMultinetConfig, type MultinetConfig } from '../config/multinet-config.ts';
 import { selectPrimaryConfig } from '../config/primary-config.ts';
 import { multinetOptionsFromText } from './multinet-options.ts';
 
@@ -28,10 +28,13 @@ export async function readNodeEngineConfig(
   )
     return { config: parseMultinetConfig(multinetOptionsFromText(text, path)), notes: [] };
   const daemon = parseDaemonConfig(text);
-  const config = daemon.engine;
+  const config: MultinetConfig = {
+    engine: daemon.engine,
+    adapters: daemon.adapters,
+    unknownKeys: daemon.unknownKeys,
+  };
   const auto = daemon.autoConfig;
-  if (config.clusterNetwork !== '' || config.clusterNetworkConfig !== undefined || !auto)
-    return { config, notes: [] };
+  if (hasDefaultNetwork(config.engine) || !auto) return { config, notes: [] };
   const { primary } = selectPrimaryConfig(await readConfDirEntries(auto.primaryConfDir), {
     ownFileName: auto.fileName,
     ...(auto.primaryConfigName ? { wanted: auto.primaryConfigName } : {}),
@@ -44,7 +47,13 @@ export async function readNodeEngineConfig(
       ],
     };
   return {
-    config: { ...config, clusterNetworkConfig: JSON.parse(primary.content) as Record<string, unknown> },
+    config: {
+      ...config,
+      engine: {
+        ...config.engine,
+        clusterNetworkConfig: JSON.parse(primary.content) as Record<string, unknown>,
+      },
+    },
     notes: [],
   };
 }

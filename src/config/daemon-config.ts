@@ -1,14 +1,16 @@
-import type { MultinetConfig } from './multinet-config.ts';
-import { ConfigError, parseMultinetConfig } from './multinet-config.ts';
+import type { AdapterOptions, EngineOptions } from './multinet-config.ts';
+import { hasDefaultNetwork, MULTINET_OPTIONS, parseMultinetConfig } from './multinet-config.ts';
+import { absPath, bool, ConfigError, fileName, integer, parseOptions, str } from './option-schema.ts';
 
 /**
- * The daemon's config file (`multinet daemon --config FILE`, JSON): every engine option of
- * MultinetConfig (docs/configuration.md) plus the daemon's own keys below. The engine options
- * here are the only ones the daemon uses; see docs/daemon.md "Which config wins".
+ * The daemon's config file (`multinet daemon --config FILE`, JSON): every option of
+ * MULTINET_OPTIONS (docs/configuration.md) plus the daemon's own keys, DAEMON_OPTIONS below. The
+ * engine options here are the only ones the daemon uses; see docs/daemon.md "Which config wins".
  */
 export interface DaemonConfig {
   /** Engine options; `clusterNetwork`/`clusterNetworkConfig` may be empty when autoConfig is on. */
-  engine: MultinetConfig;
+  engine: EngineOptions;
+  adapters: AdapterOptions;
   socketPath: string;
   /** The node whose pods are cached (field selector spec.nodeName); "" = env MULTINET_NODE_NAME. */
   nodeName: string;
@@ -39,6 +41,8 @@ export interface DaemonConfig {
    * and network-status goes to files beside them (docs/local-mode.md). "" = off.
    */
   localDir: string;
+  /** Keys of the file nobody reads: the daemon warns about each at start. */
+  unknownKeys: string[];
 }
 
 export interface AutoConfigOptions {
@@ -55,48 +59,82 @@ export interface AutoConfigOptions {
   rescanIntervalMs: number;
 }
 
-const DAEMON_DEFAULTS = {
-  maxConcurrentRequests: 32,
-  maxQueuedRequests: 256,
-  queueTimeoutSeconds: 30,
-  metricsAddress: '127.0.0.1:9091',
-  metricsMaxConnections: 32,
-  shutdownTimeoutSeconds: 20,
-  cniConfDir: '/etc/cni/net.d',
-  fileName: '00-multinet.conflist',
-  networkName: 'multinet-cni-network',
-  rescanIntervalSeconds: 5,
-} as const;
+/** The daemon's own keys (the engine's are MULTINET_OPTIONS; `socketPath` is one of those). */
+export const DAEMON_OPTIONS = {
+  nodeName: str(
+    '',
+    'node whose pods are cached; empty: the `MULTINET_NODE_NAME` environment variable (set it from `spec.nodeName` in the DaemonSet); neither: pods are read live',
+  ),
+  maxConcurrentRequests: integer(32, 1, 4096, 'CNI calls worked on at once'),
+  maxQueuedRequests: integer(
+    256,
+    0,
+    65536,
+    'calls that may wait for a slot (in arrival order); one more is answered with code 11 at once',
+  ),
+  maxConcurrentRequestsPerNamespace: integer(
+    undefined,
+    1,
+    4096,
+    'slots the calls of one pod namespace may hold at once ([daemon.md](daemon.md#fairness-between-namespaces))',
+    { type: 'integer 1-`maxConcurrentRequests`', default: '`maxConcurrentRequests` less a quarter (24)' },
+  ),
+  maxQueuedRequestsPerNamespace: integer(
+    undefined,
+    0,
+    65536,
+    'queue places one pod namespace may hold; one more call of it is answered with code 11 at once',
+    { type: 'integer 0-`maxQueuedRequests`', default: 'half of `maxQueuedRequests` (128)' },
+  ),
+  queueTimeoutSeconds: integer(30, 1, 600, 'how long a queued call waits before it is answered with code 11'),
+  shutdownTimeoutSeconds: integer(
+    20,
+    0,
+    3600,
+    'on SIGTERM, how long in-flight calls may finish before they are aborted',
+  ),
+  checkIntervalSeconds: integer(
+    0,
+    0,
+    86400,
+    "continuous CHECK: every this many seconds the delegates' CHECK runs for every cached attachment (configs older than CNI 0.4.0 are skipped); drift sets the pod's `NetworksReady` condition to False, marks its network-status entry, records an Event and counts in `multinet_check_failures_total`. Never repairs ([readiness.md](readiness.md#continuous-check))",
+    { default: '`0` (off)' },
+  ),
+  metricsAddress: str(
+    '127.0.0.1:9091',
+    '`/metrics`, `/healthz`, `/readyz`; `""` disables; port `0` picks a free one',
+    { type: '`host:port`' },
+  ),
+  metricsAllowNonLoopback: bool(false, 'allow a non-loopback `metricsAddress`'),
+  metricsMaxConnections: integer(
+    32,
+    1,
+    1024,
+    'connections the metrics listener keeps open at once; more are closed as they are accepted (any local user can connect to it)',
+  ),
+  localDir: absPath(
+    '',
+    'local mode (no Kubernetes): pods, NADs and Networks come from this directory of manifests, and network-status goes to files beside them ([local-mode.md](local-mode.md)); `""` = off',
+  ),
+  autoConfig: bool(undefined, "automatic configuration from the primary network's config", {
+    default: '`true` unless `clusterNetwork` or `clusterNetworkConfig` is set',
+  }),
+  cniConfDir: absPath('/etc/cni/net.d', 'where the runtime reads configs and the daemon writes its own'),
+  primaryConfDir: absPath(
+    '',
+    'where the primary network writes its config (OpenShift: `/var/run/multus/cni/net.d`)',
+    { default: '= `cniConfDir`' },
+  ),
+  primaryConfigName: fileName('', 'use this file in `primaryConfDir` instead of the lexicographically first'),
+  generatedConfigName: fileName(
+    '00-multinet.conflist',
+    "the file written in `cniConfDir`; it must sort before the primary's",
+  ),
+  networkName: str('multinet-cni-network', '`name` of the generated network list'),
+  rescanIntervalSeconds: integer(5, 1, 3600, 'periodic rescan of the conf dirs besides `fs.watch`'),
+};
 
-/** Stands in for the default network while parsing, so an auto-configured daemon needs none. */
-const PLACEHOLDER = { cniVersion: '1.0.0', name: 'placeholder', type: 'placeholder' };
-
-function get<T>(raw: Record<string, unknown>, key: string, type: string, dflt: T): T {
-  const v = raw[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== type) throw new ConfigError(key, `must be a ${type}, got ${typeof v}`);
-  return v as T;
-}
-
-function path(raw: Record<string, unknown>, key: string, dflt: string): string {
-  const v = get(raw, key, 'string', dflt);
-  if (v !== '' && !v.startsWith('/')) throw new ConfigError(key, `must be an absolute path, got "${v}"`);
-  return v;
-}
-
-function integer(raw: Record<string, unknown>, key: string, dflt: number, min: number, max: number): number {
-  const v = get(raw, key, 'number', dflt);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new ConfigError(key, `must be an integer from ${min} to ${max}, got ${v}`);
-  return v;
-}
-
-function fileName(raw: Record<string, unknown>, key: string, dflt: string): string {
-  const v = get(raw, key, 'string', dflt);
-  if (v.includes('/') || v.startsWith('.'))
-    throw new ConfigError(key, `must be a plain file name, got "${v}"`);
-  return v;
-}
+const DAEMON_KEYS: ReadonlySet<string> = new Set(Object.keys(DAEMON_OPTIONS));
 
 /** Parses the daemon's config file text. Throws ConfigError naming the key. */
 export function parseDaemonConfig(text: string): DaemonConfig {
@@ -109,72 +147,62 @@ export function parseDaemonConfig(text: string): DaemonConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new ConfigError('(file)', 'must be a JSON object');
   const obj = raw as Record<string, unknown>;
-  const hasDefault =
-    (typeof obj['clusterNetwork'] === 'string' && obj['clusterNetwork'] !== '') ||
-    obj['clusterNetworkConfig'] !== undefined;
-  const auto = get(obj, 'autoConfig', 'boolean', !hasDefault);
-  if (!auto && !hasDefault)
+  // The engine's keys first: a bad one is named before the daemon's own are looked at.
+  const { engine, adapters } = parseMultinetConfig(obj, {
+    requireDefaultNetwork: false,
+    otherKeys: DAEMON_KEYS,
+  });
+  const { value: d } = parseOptions(DAEMON_OPTIONS, obj);
+  const unknownKeys = Object.keys(obj).filter(
+    (k) => !DAEMON_KEYS.has(k) && !Object.hasOwn(MULTINET_OPTIONS, k),
+  );
+  const auto = d.autoConfig ?? !hasDefaultNetwork(engine);
+  if (!auto && !hasDefaultNetwork(engine))
     throw new ConfigError('clusterNetwork', 'autoConfig is off: set clusterNetwork or clusterNetworkConfig');
-  const engine = parseMultinetConfig(hasDefault ? obj : { ...obj, clusterNetworkConfig: PLACEHOLDER });
-  if (!hasDefault) engine.clusterNetworkConfig = undefined;
-
-  const cniConfDir = path(obj, 'cniConfDir', DAEMON_DEFAULTS.cniConfDir);
-  const cfg: DaemonConfig = {
-    engine,
-    socketPath: engine.socketPath,
-    nodeName: get(obj, 'nodeName', 'string', ''),
-    maxConcurrentRequests: integer(
-      obj,
-      'maxConcurrentRequests',
-      DAEMON_DEFAULTS.maxConcurrentRequests,
-      1,
-      4096,
-    ),
-    maxQueuedRequests: integer(obj, 'maxQueuedRequests', DAEMON_DEFAULTS.maxQueuedRequests, 0, 65536),
-    queueTimeoutMs: integer(obj, 'queueTimeoutSeconds', DAEMON_DEFAULTS.queueTimeoutSeconds, 1, 600) * 1000,
-    metricsAddress: get(obj, 'metricsAddress', 'string', DAEMON_DEFAULTS.metricsAddress),
-    metricsAllowNonLoopback: get(obj, 'metricsAllowNonLoopback', 'boolean', false),
-    metricsMaxConnections: integer(
-      obj,
-      'metricsMaxConnections',
-      DAEMON_DEFAULTS.metricsMaxConnections,
-      1,
-      1024,
-    ),
-    maxConcurrentRequestsPerNamespace: 0,
-    maxQueuedRequestsPerNamespace: 0,
-    localDir: path(obj, 'localDir', ''),
-    shutdownTimeoutMs:
-      integer(obj, 'shutdownTimeoutSeconds', DAEMON_DEFAULTS.shutdownTimeoutSeconds, 0, 3600) * 1000,
-    checkIntervalMs: integer(obj, 'checkIntervalSeconds', 0, 0, 86400) * 1000,
-    autoConfig: auto
-      ? {
-          cniConfDir,
-          primaryConfDir: path(obj, 'primaryConfDir', cniConfDir),
-          fileName: fileName(obj, 'generatedConfigName', DAEMON_DEFAULTS.fileName),
-          networkName: get(obj, 'networkName', 'string', DAEMON_DEFAULTS.networkName),
-          primaryConfigName: fileName(obj, 'primaryConfigName', ''),
-          rescanIntervalMs:
-            integer(obj, 'rescanIntervalSeconds', DAEMON_DEFAULTS.rescanIntervalSeconds, 1, 3600) * 1000,
-        }
-      : undefined,
-  };
   // Defaults: all but a quarter of the slots and half the queue, so that one namespace always
   // leaves some to the others while a burst of one namespace (a node reboot) keeps most of them.
-  cfg.maxConcurrentRequestsPerNamespace = integer(
-    obj,
-    'maxConcurrentRequestsPerNamespace',
-    Math.max(1, cfg.maxConcurrentRequests - Math.floor(cfg.maxConcurrentRequests / 4)),
-    1,
-    cfg.maxConcurrentRequests,
-  );
-  cfg.maxQueuedRequestsPerNamespace = integer(
-    obj,
-    'maxQueuedRequestsPerNamespace',
-    Math.floor(cfg.maxQueuedRequests / 2),
-    0,
-    cfg.maxQueuedRequests,
-  );
+  const perNamespace =
+    d.maxConcurrentRequestsPerNamespace ??
+    Math.max(1, d.maxConcurrentRequests - Math.floor(d.maxConcurrentRequests / 4));
+  if (perNamespace > d.maxConcurrentRequests)
+    throw new ConfigError(
+      'maxConcurrentRequestsPerNamespace',
+      `must be an integer from 1 to ${d.maxConcurrentRequests}, got ${perNamespace}`,
+    );
+  const queuedPerNamespace = d.maxQueuedRequestsPerNamespace ?? Math.floor(d.maxQueuedRequests / 2);
+  if (queuedPerNamespace > d.maxQueuedRequests)
+    throw new ConfigError(
+      'maxQueuedRequestsPerNamespace',
+      `must be an integer from 0 to ${d.maxQueuedRequests}, got ${queuedPerNamespace}`,
+    );
+  const cfg: DaemonConfig = {
+    engine,
+    adapters,
+    socketPath: adapters.socketPath,
+    nodeName: d.nodeName,
+    maxConcurrentRequests: d.maxConcurrentRequests,
+    maxQueuedRequests: d.maxQueuedRequests,
+    queueTimeoutMs: d.queueTimeoutSeconds * 1000,
+    metricsAddress: d.metricsAddress,
+    metricsAllowNonLoopback: d.metricsAllowNonLoopback,
+    metricsMaxConnections: d.metricsMaxConnections,
+    maxConcurrentRequestsPerNamespace: perNamespace,
+    maxQueuedRequestsPerNamespace: queuedPerNamespace,
+    localDir: d.localDir,
+    shutdownTimeoutMs: d.shutdownTimeoutSeconds * 1000,
+    checkIntervalMs: d.checkIntervalSeconds * 1000,
+    autoConfig: auto
+      ? {
+          cniConfDir: d.cniConfDir,
+          primaryConfDir: d.primaryConfDir || d.cniConfDir,
+          fileName: d.generatedConfigName,
+          networkName: d.networkName,
+          primaryConfigName: d.primaryConfigName,
+          rescanIntervalMs: d.rescanIntervalSeconds * 1000,
+        }
+      : undefined,
+    unknownKeys,
+  };
   if (cfg.metricsAddress !== '') parseListenAddress(cfg.metricsAddress, cfg.metricsAllowNonLoopback);
   return cfg;
 }

@@ -35,7 +35,10 @@ describe('resource limits (issue 10 #2, #3, #9)', () => {
     assert.throws(() => daemon({ maxQueuedRequestsPerNamespace: -1 }), /maxQueuedRequestsPerNamespace/);
     assert.throws(() => daemon({ metricsMaxConnections: 0 }), /metricsMaxConnections/);
     const base = { clusterNetwork: 'x' };
-    assert.equal(parseMultinetConfig({ ...base, maxNetworkConfigBytes: 1024 }).maxNetworkConfigBytes, 1024);
+    assert.equal(
+      parseMultinetConfig({ ...base, maxNetworkConfigBytes: 1024 }).engine.maxNetworkConfigBytes,
+      1024,
+    );
     for (const bad of [1023, 2 * 1024 * 1024, 1.5, '64k'])
       assert.throws(
         () => parseMultinetConfig({ ...base, maxNetworkConfigBytes: bad }),

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { multinetOptionsFromText } from '../cli/multinet-options.ts';
 import { parseDaemonConfig } from './daemon-config.ts';
-import type { MultinetConfig } from './multinet-config.ts';
+import type { EngineOptions } from './multinet-config.ts';
 import { parseMultinetConfig } from './multinet-config.ts';
 
 function configMapData(dir: string): Record<string, string> {
@@ -19,7 +19,7 @@ function configMapData(dir: string): Record<string, string> {
   return cm.data;
 }
 
-function assertPolicyOn(config: MultinetConfig, where: string): void {
+function assertPolicyOn(config: EngineOptions, where: string): void {
   const policy = config.tenantPolicy;
   assert.ok(policy, `${where}: tenantPolicy is set`);
   assert.ok(!policy.trustedNamespaces.includes('*'), `${where}: not every namespace is trusted`);
@@ -36,7 +36,7 @@ describe('deploy/ turns the tenant policy on', () => {
 
   it('deploy/thin', () => {
     const text = configMapData('thin')['00-multinet.conflist']!;
-    assertPolicyOn(parseMultinetConfig(multinetOptionsFromText(text, 'thin')), 'thin');
+    assertPolicyOn(parseMultinetConfig(multinetOptionsFromText(text, 'thin')).engine, 'thin');
   });
 });
 

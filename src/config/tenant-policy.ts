@@ -1,4 +1,4 @@
-import { ConfigError } from './multinet-config.ts';
+import { ConfigError } from './option-schema.ts';
 
 /**
  * The administrator's tenant policy (docs/security.md "Tenant policy"): which plugin types and

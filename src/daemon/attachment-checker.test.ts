@@ -34,7 +34,7 @@ function scene(opts: { netCniVersion?: string; events?: string } = {}) {
       clusterNetwork: 'cluster-net',
       podLookupTimeoutSeconds: 0.2,
       ...(opts.events ? { events: opts.events } : {}),
-    }),
+    }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,

@@ -1,5 +1,5 @@
 import type { DaemonConfig } from '../config/daemon-config.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 import type { DefaultNetworkState } from '../config/primary-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { ClusterView, PodInfo } from '../k8s/cluster-view.ts';
@@ -81,7 +81,8 @@ export interface DaemonDeps {
   /** Present when the config turns automatic configuration on. */
   autoConfig?: DefaultNetworkSource;
   buildEngineDeps(
-    config: MultinetConfig,
+    /** The adapters' own options come from the daemon config the composition root holds. */
+    engine: EngineOptions,
     cluster: ClusterView | undefined,
     /** Delegate runs and result cache calls report into these (timed-ports.ts). */
     stages: StageTimers,

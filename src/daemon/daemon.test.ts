@@ -10,7 +10,7 @@ import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { parseDaemonConfig } from '../config/daemon-config.ts';
 import type { DefaultNetworkState } from '../config/primary-config.ts';
-import { silentLogger } from '../log/logger.ts';
+import { silentLogger, type Logger } from '../log/logger.ts';
 import { runDaemon } from './daemon.ts';
 import type { DaemonCluster, DaemonDeps, DefaultNetworkSource, WatchCache } from './daemon-deps.ts';
 import { SocketServer } from './socket-server.ts';
@@ -58,7 +58,7 @@ class FakeDefaultNetworkSource implements DefaultNetworkSource {
 
 async function start(
   t: TestContext,
-  opts: { autoConfig?: DefaultNetworkSource; daemon?: Record<string, unknown> } = {},
+  opts: { autoConfig?: DefaultNetworkSource; daemon?: Record<string, unknown>; log?: Logger } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'mn-daemon-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -79,7 +79,7 @@ async function start(
   const engineClosed: string[] = [];
   const deps: DaemonDeps = {
     config,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     cluster: () => cluster,
     ...(opts.autoConfig ? { autoConfig: opts.autoConfig } : {}),
     buildEngineDeps: (engine, view) => ({
@@ -189,6 +189,20 @@ describe('runDaemon lifecycle (FAKE cluster and delegates, the real socket liste
     const served = await call(d.socketPath, 'POST', '/cni', add);
     assert.equal(served.json['exitCode'], 0, String(served.json['stdout']));
     assert.deepEqual(d.lists.lines(), ['ADD podnet eth0']);
+  });
+
+  it('warns at start about each unknown key of its config file, by name, and serves all the same', async (t) => {
+    const warnings: { fields: Record<string, unknown>; msg: string }[] = [];
+    const log: Logger = { ...silentLogger, warn: (fields, msg) => void warnings.push({ fields, msg }) };
+    const d = await start(t, { daemon: { maxConcurentRequests: 4, namespaceIsolaton: true }, log });
+    const named = warnings.filter((w) => /unknown key/.test(w.msg)).map((w) => w.fields['key']);
+    assert.deepEqual(named, ['maxConcurentRequests', 'namespaceIsolaton']);
+    assert.match(
+      warnings.find((w) => w.fields['key'] === 'maxConcurentRequests')!.msg,
+      /daemon config: unknown key "maxConcurentRequests" ignored/,
+    );
+    const answer = await call(d.socketPath, 'POST', '/cni', add);
+    assert.equal(answer.json['exitCode'], 0, String(answer.json['stdout']));
   });
 
   it('with checkIntervalSeconds, CHECKs what it attached, in the background, and stops on abort', async (t) => {

@@ -1,3 +1,4 @@
+import { unknownKeyMessage } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { PodInfo, PodRef } from '../k8s/cluster-view.ts';
 import { AttachmentChecker } from './attachment-checker.ts';
@@ -70,6 +71,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
   });
   const running: Promise<unknown>[] = [(await cluster.start(background.signal)).stopped];
 
+  for (const key of config.unknownKeys) log.warn({ key }, unknownKeyMessage(key, 'daemon config'));
   if (!config.engine.tenantPolicy)
     log.warn(
       {},

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 import { parseMultinetConfig } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
@@ -17,10 +17,7 @@ const PRIMARY = { cniVersion: '1.0.0', name: 'podnet', type: 'bridge' };
 
 function setup(opts: { max?: number; ready?: boolean } = {}) {
   const lists = new FakeDelegateLists();
-  const config: MultinetConfig = parseMultinetConfig({
-    clusterNetworkConfig: PRIMARY,
-    cacheDir: '/tmp/unused',
-  });
+  const config: EngineOptions = parseMultinetConfig({ clusterNetworkConfig: PRIMARY }).engine;
   const deps: EngineDeps = {
     config,
     cluster: undefined,

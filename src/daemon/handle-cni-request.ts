@@ -4,11 +4,11 @@ import { CniError, CniErrorCode } from '../cni/cni-error.ts';
 import { runPluginMain } from '../cni/plugin-main.ts';
 import type { CniResult } from '../cni/result.ts';
 import { SUPPORTED_VERSIONS } from '../cni/versions.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { runPodNetworkRequest } from '../engine/engine.ts';
 import type { Logger } from '../log/logger.ts';
-import { multinetPluginObject, toPodNetworkRequest } from '../engine/pod-network-request.ts';
+import { toPodNetworkRequest } from '../engine/pod-network-request.ts';
 import { toCniError } from '../engine/to-cni-error.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { ContainerLocks } from './container-locks.ts';
@@ -18,8 +18,8 @@ import { FORWARDED_ENV, type DaemonCniAnswer, type DaemonCniRequest } from '../w
 
 /** The engine options for the next request, or why ADD cannot be served now. */
 export type EngineConfigState =
-  | { ready: true; config: MultinetConfig }
-  | { ready: false; config: MultinetConfig; reason: string };
+  | { ready: true; config: EngineOptions }
+  | { ready: false; config: EngineOptions; reason: string };
 
 export interface CniHandlerContext {
   /** Engine adapters; `config` and `log` are replaced per request. */
@@ -91,7 +91,8 @@ function podFields(args: [string, string][]): Record<string, string> {
  * adapter around it). Same protocol semantics as the thin plugin (runPluginMain: variable
  * checks, version checks, result conversion, error objects on stdout), then the engine.
  * Precedence: engine options come from the daemon's config (and its live default network);
- * the call's own config supplies only what describes the call: cniVersion, name, runtimeConfig.
+ * what describes the call (cniVersion, runtimeConfig, GC's valid attachments) reaches the
+ * engine in the PodNetworkRequest, decoded from the call's own config.
  */
 export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): Promise<HandlerAnswer> {
   const now = ctx.now ?? (() => performance.now());
@@ -161,21 +162,14 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
         throw new CniError(CniErrorCode.TryAgainLater, 'multinet: default network not ready', state.reason);
       if (!state.ready && req.command === 'STATUS')
         throw new CniError(CniErrorCode.NotAvailable, 'multinet: default network not ready', state.reason);
-      const plugin = multinetPluginObject(req);
-      const runtimeConfig = plugin['runtimeConfig'];
-      const config: MultinetConfig = {
-        ...state.config,
-        cniVersion: req.config?.cniVersion ?? state.config.cniVersion,
-        name: req.config?.name ?? state.config.name,
-        runtimeConfig:
-          typeof runtimeConfig === 'object' && runtimeConfig !== null && !Array.isArray(runtimeConfig)
-            ? (runtimeConfig as Record<string, unknown>)
-            : {},
-      };
       const engineStart = now();
       if (stage) stage.ms.parse = engineStart - t0 - stage.ms.queue;
       try {
-        return await runPodNetworkRequest({ ...ctx.deps, config, log }, toPodNetworkRequest(req), signal);
+        return await runPodNetworkRequest(
+          { ...ctx.deps, config: state.config, log },
+          toPodNetworkRequest(req),
+          signal,
+        );
       } catch (err) {
         throw toCniError(err);
       } finally {

@@ -34,8 +34,7 @@ describe('stage timers', () => {
     const stages = new StageTimers();
     const config = parseMultinetConfig({
       clusterNetworkConfig: { cniVersion: '1.0.0', name: 'podnet', type: 'bridge' },
-      cacheDir: dir,
-    });
+    }).engine;
     const seen: { command: string; timer: StageTimer }[] = [];
     let total = 0;
     const out = await handleCniRequest(REQUEST, {

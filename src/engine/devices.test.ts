@@ -67,7 +67,7 @@ function setup(annotation: string, devices: Record<string, string[]> = {}, extra
       podLookupTimeoutSeconds: 0.2,
       deviceInfoDir: DEVINFO_DIR,
       ...extraConfig,
-    }),
+    }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,

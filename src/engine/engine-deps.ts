@@ -1,7 +1,7 @@
 import type { NetworkConfigList } from '../cni/network-config.ts';
 import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { CniResult } from '../cni/result.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
 import type { PodResourcesReader } from '../k8s/pod-resources.ts';
 import type { DeviceInfo } from '../spec/device-info.ts';
@@ -92,7 +92,7 @@ export interface DeviceInfoFiles {
 }
 
 export interface EngineDeps {
-  config: MultinetConfig;
+  config: EngineOptions;
   cluster: ClusterView | undefined;
   confs: ConfSource;
   lists: DelegateLists;

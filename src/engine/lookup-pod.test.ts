@@ -20,7 +20,7 @@ class StaleCacheView extends FakeClusterView {
 
 function deps(cluster: FakeClusterView): EngineDeps {
   return {
-    config: parseMultinetConfig({ clusterNetwork: 'x', podLookupTimeoutSeconds: 0.3 }),
+    config: parseMultinetConfig({ clusterNetwork: 'x', podLookupTimeoutSeconds: 0.3 }).engine,
     cluster,
     log: silentLogger,
     sleep: (ms: number) => new Promise((r) => setTimeout(r, ms)),
@@ -63,7 +63,7 @@ test('DEL of a pod the API no longer has reads it once and never waits', async (
       clusterNetwork: 'x',
       podLookupTimeoutSeconds: 60,
       cacheDir: '/nonexistent',
-    }),
+    }).engine,
     confs: emptyConfSource(),
     lists: new FakeDelegateLists(),
     plans: new MemoryPlanStore(),

@@ -1,4 +1,4 @@
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 
 /**
  * NPWG §7.4 namespace isolation: why a pod of `podNamespace` may not select a network defined in
@@ -6,7 +6,7 @@ import type { MultinetConfig } from '../config/multinet-config.ts';
  * admission webhook refuse by this one rule, in these words.
  */
 export function namespaceIsolationProblem(
-  config: Pick<MultinetConfig, 'namespaceIsolation' | 'globalNamespaces'>,
+  config: Pick<EngineOptions, 'namespaceIsolation' | 'globalNamespaces'>,
   podNamespace: string,
   networkNamespace: string,
   alsoAllowed: readonly string[] = [],

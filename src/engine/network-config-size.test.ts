@@ -24,7 +24,7 @@ function setup(maxNetworkConfigBytes?: number) {
       clusterNetwork: 'cluster-net',
       cacheDir: '/nonexistent',
       ...(maxNetworkConfigBytes ? { maxNetworkConfigBytes } : {}),
-    }),
+    }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,

@@ -20,7 +20,7 @@ function setup(annotation: string) {
   cluster.addNad('ns1', 'net-a', { cniVersion: '1.0.0', name: 'net-a', type: 'macvlan' });
   const lists = new FakeDelegateLists();
   const deps: EngineDeps = {
-    config: parseMultinetConfig({ clusterNetwork: 'cluster-net', podLookupTimeoutSeconds: 0.2 }),
+    config: parseMultinetConfig({ clusterNetwork: 'cluster-net', podLookupTimeoutSeconds: 0.2 }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,

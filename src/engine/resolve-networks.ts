@@ -1,4 +1,4 @@
-import type { MultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
 import type { ClusterView, NetworkObject, PodInfo } from '../k8s/cluster-view.ts';
 import { parseNetworkDefinition } from '../spec/network-definition.ts';
 import type { NetworkSelectionElement } from '../spec/network-selection-element.ts';
@@ -24,7 +24,7 @@ export function networkNotFoundReason(key: string): string {
 }
 
 export interface ResolveDeps {
-  config: MultinetConfig;
+  config: EngineOptions;
   cluster: ClusterView | undefined;
   confs: ConfSource;
 }

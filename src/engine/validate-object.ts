@@ -6,8 +6,8 @@ import {
 } from '../cni/default-routes.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
 import { findRefusedType } from '../cni/refused-plugin-types.ts';
-import type { MultinetConfig } from '../config/multinet-config.ts';
-import { DEFAULTS, parseMultinetConfig } from '../config/multinet-config.ts';
+import type { EngineOptions } from '../config/multinet-config.ts';
+import { defaultEngineOptions, parseMultinetConfig } from '../config/multinet-config.ts';
 import type { TenantPolicy } from '../config/tenant-policy.ts';
 import { EngineError } from './engine-error.ts';
 import { namespaceIsolationProblem } from './namespace-isolation.ts';
@@ -59,11 +59,13 @@ export interface PolicyContext {
   policy: TenantPolicy | undefined;
   /** CNI network names tenants may not use (those the config names; confDir is not known here). */
   reserved: Set<string>;
-  isolation: Pick<MultinetConfig, 'namespaceIsolation' | 'globalNamespaces'>;
+  isolation: Pick<EngineOptions, 'namespaceIsolation' | 'globalNamespaces'>;
   /** Where a default-network override without a namespace is looked for (as ADD does). */
   multinetNamespace: string;
   maxNetworkConfigBytes: number;
 }
+
+const DEFAULTS = defaultEngineOptions();
 
 /** No config: every namespace trusted, no isolation, the default bounds. */
 export const NO_POLICY: PolicyContext = {
@@ -76,7 +78,7 @@ export const NO_POLICY: PolicyContext = {
 
 /** From multinet's options (daemon config, thin conflist plugin or plugin object); throws ConfigError. */
 export function policyContext(options: Record<string, unknown>): PolicyContext {
-  const config = parseMultinetConfig({ clusterNetwork: 'unused', ...options });
+  const config = parseMultinetConfig(options, { requireDefaultNetwork: false }).engine;
   const reserved = new Set(config.tenantPolicy?.reservedNetworkNames ?? []);
   const name = config.clusterNetworkConfig?.['name'];
   if (typeof name === 'string') reserved.add(name);

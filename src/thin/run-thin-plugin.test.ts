@@ -27,7 +27,7 @@ function depsLockingWith(err: Error) {
   return {
     lists,
     build: async (config: MultinetConfig): Promise<ThinDeps> => ({
-      config,
+      config: config.engine,
       cluster: undefined,
       confs: emptyConfSource(),
       lists,
@@ -40,6 +40,45 @@ function depsLockingWith(err: Error) {
     }),
   };
 }
+
+describe('thin plugin: its config', () => {
+  it('warns about each unknown key of its plugin object, by name, and runs the call all the same', async () => {
+    const lists = new FakeDelegateLists();
+    const warnings: { fields: Record<string, unknown>; msg: string }[] = [];
+    const log = {
+      ...silentLogger,
+      warn: (fields: Record<string, unknown>, msg: string) => void warnings.push({ fields, msg }),
+    };
+    const conf = JSON.stringify({
+      ...JSON.parse(stdin),
+      clusterNetwrk: 'x',
+      capabilities: { portMappings: true },
+    });
+    const out = await runThinPlugin(env, conf, async (config) => ({
+      config: config.engine,
+      cluster: undefined,
+      confs: emptyConfSource(),
+      lists,
+      plans: new MemoryPlanStore(),
+      routes: { setDefaultRoute: async () => {} },
+      log,
+      sleep: async () => {},
+      now: () => 0,
+    }));
+    assert.equal(out.exitCode, 0, out.stdout);
+    assert.deepEqual(lists.lines(), ['ADD podnet eth0']);
+    // The CNI keys (type, name, cniVersion, capabilities) are no options but no strangers either.
+    assert.deepEqual(
+      warnings.map((w) => [w.fields['key'], w.msg]),
+      [
+        [
+          'clusterNetwrk',
+          'multinet plugin object: unknown key "clusterNetwrk" ignored (a typo, or an option of another multinet version?)',
+        ],
+      ],
+    );
+  });
+});
 
 describe('thin plugin: the container lock', () => {
   it('a lock whose wait ran out answers code 11 (try again), naming the pod', async () => {

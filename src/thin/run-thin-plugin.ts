@@ -4,7 +4,7 @@ import type { PluginMainOutput } from '../cni/plugin-main.ts';
 import { runPluginMain } from '../cni/plugin-main.ts';
 import { SUPPORTED_VERSIONS } from '../cni/versions.ts';
 import type { MultinetConfig } from '../config/multinet-config.ts';
-import { parseMultinetConfig } from '../config/multinet-config.ts';
+import { parseMultinetConfig, unknownKeyMessage } from '../config/multinet-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { runPodNetworkRequest } from '../engine/engine.ts';
 import { NESTED_CALL_ENV, nestedCallMessage } from '../wire/own-plugin-types.ts';
@@ -48,7 +48,12 @@ export async function runThinPlugin(
       );
     let lock: HeldContainerLock | undefined;
     try {
-      deps ??= await buildDeps(parseMultinetConfig(multinetPluginObject(req)));
+      if (!deps) {
+        const config = parseMultinetConfig(multinetPluginObject(req));
+        deps = await buildDeps(config);
+        for (const key of config.unknownKeys)
+          deps.log.warn({ key }, unknownKeyMessage(key, 'multinet plugin object'));
+      }
       // Every call is its own process here: calls for one container (a retried ADD, the DEL
       // after a runtime timeout) must not interleave, as the daemon's in-process locks ensure.
       if (req.containerId !== '' && deps.lockContainer) lock = await lockFor(deps, req);

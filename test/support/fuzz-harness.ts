@@ -63,12 +63,12 @@ export async function harness(t: { after(fn: () => Promise<void>): void }): Prom
   t.after(() => rm(cacheDir, { recursive: true, force: true }));
   const lists = new RecordingLists();
   const cluster = new ManifestClusterView();
-  const build = async (config: MultinetConfig): Promise<EngineDeps> => ({
-    config,
+  const build = async ({ engine, adapters }: MultinetConfig): Promise<EngineDeps> => ({
+    config: engine,
     cluster,
     confs: new FileConfSource(),
     lists,
-    plans: new FilePlanStore(config.cacheDir),
+    plans: new FilePlanStore(adapters.cacheDir),
     routes: { setDefaultRoute: async () => undefined },
     log: silentLogger,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
