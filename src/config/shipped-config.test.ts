@@ -89,7 +89,7 @@ describe('deploy/ thick DaemonSets keep state on the host and are probed', () =>
       const socketDir = config.socketPath.slice(0, config.socketPath.lastIndexOf('/'));
       for (const path of [
         '/var/lib/cni',
-        config.engine.cacheDir,
+        config.adapters.cacheDir,
         socketDir,
         ...config.engine.binDirs,
         '/var/lib/kubelet/pod-resources',
