@@ -118,7 +118,10 @@ test('parseCniRequest: container ID and interface name validation, stdin decodin
     parseCniRequest({ ...addEnv, CNI_CONTAINERID: 'x'.repeat(128) }, conf).containerId.length,
     128,
   );
-  assert.throws(() => parseCniRequest({ ...addEnv, CNI_IFNAME: 'a/b' }, conf), code(4, /contains "\/"/));
+  assert.throws(
+    () => parseCniRequest({ ...addEnv, CNI_IFNAME: 'a/b' }, conf),
+    code(4, /interface name "a\/b" must not contain '\/'/),
+  );
   assert.throws(
     () => parseCniRequest({ ...addEnv, CNI_IFNAME: 'x'.repeat(16) }, conf),
     code(4, /longer than 15/),
@@ -132,10 +135,21 @@ test('parseCniRequest: container ID and interface name validation, stdin decodin
   );
 });
 
-test('interfaceNameProblem follows pkg/utils', () => {
+test('interfaceNameProblem: pkg/utils refusals and the stricter rule of the annotation', () => {
   for (const ok of ['eth0', 'net1', 'x'.repeat(15), 'ünï'])
     assert.equal(interfaceNameProblem(ok), undefined, ok);
-  for (const bad of ['', '.', '..', 'a:b', 'a b', 'a\tb', 'x'.repeat(16), 'äöüäöüäöü']) {
+  for (const bad of [
+    '',
+    '.',
+    '..',
+    'a:b',
+    'a b',
+    'a\tb',
+    'x'.repeat(16),
+    'äöüäöüäöü',
+    'a\u202eb',
+    'a\u00a0b',
+  ]) {
     assert.ok(interfaceNameProblem(bad), bad);
   }
 });

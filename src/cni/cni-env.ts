@@ -1,5 +1,6 @@
 import { CniError, CniErrorCode } from './cni-error.ts';
 import { parseNetworkConfig, type NetworkConfigList } from './network-config.ts';
+import { interfaceNameProblem as ifNameRule } from '../names/interface-name.ts';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
 
@@ -80,13 +81,13 @@ export function containerIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** Why an interface name is unusable (pkg/utils ValidateInterfaceName), or undefined. */
+/**
+ * Why an interface name is unusable, or undefined: the one rule (src/names/interface-name.ts) that
+ * the networks annotation obeys too, which is stricter than libcni's ValidateInterfaceName.
+ */
 export function interfaceNameProblem(name: string): string | undefined {
-  if (name === '') return 'interface name is empty';
-  if (Buffer.byteLength(name) > 15) return `interface name ${JSON.stringify(name)} is longer than 15 bytes`;
-  if (name === '.' || name === '..') return `interface name ${JSON.stringify(name)} is "." or ".."`;
-  if (/[/:\s]/u.test(name)) return `interface name ${JSON.stringify(name)} contains "/", ":" or whitespace`;
-  return undefined;
+  const problem = ifNameRule(name);
+  return problem && `interface name ${JSON.stringify(name.slice(0, 64))} ${problem}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './dns-1123.ts';
 import { infinibandGuidProblem, macAddressProblem } from './hardware-address.ts';
-import { interfaceNameProblem } from './interface-name.ts';
+import { interfaceNameProblem } from '../names/interface-name.ts';
 import { canonicalAddress, ipAddressProblem, ipOrCidrProblem, isIpv4Mapped } from './ip-address.ts';
 import type { Bandwidth, NetworkSelectionElement, PortMapping } from './network-selection-element.ts';
 import { SpecError } from './spec-error.ts';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './dns-1123.ts';
 import { infinibandGuidProblem, macAddressProblem } from './hardware-address.ts';
-import { interfaceNameProblem } from './interface-name.ts';
+import { interfaceNameProblem } from '../names/interface-name.ts';
 import { ipAddressProblem, ipOrCidrProblem, stripPrefixLength } from './ip-address.ts';
 import { jsonNestingDepth } from '../json/json-nesting-depth.ts';
 import { pluginTypeProblem } from '../names/plugin-type.ts';
