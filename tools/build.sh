@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 multus/build.sh "$@" # Multus for bench/: its own module and stamp (tools/multus/README.md)
+helm/build.sh "$@"   # Helm, to render deploy/helm in a test: its own module and stamp (tools/helm/README.md)
 
 # One line per binary: "<output name> <package> [extra -ldflags]". Adding a tool is one line here
 # plus `go get -tool <package>@<version>` (which pins it in go.mod).
