@@ -14,6 +14,7 @@ import { startCluster, type Cluster } from '../support/cluster.ts';
 import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
 import { missingClusterPrerequisite } from './cluster-prerequisites.ts';
 import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
+import { runDevicePluginScenario } from './scenario-device-plugin.ts';
 import { runLateNadScenario } from './scenario-late-nad.ts';
 import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
@@ -81,6 +82,10 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it('6. late NAD: NETWORK_NOT_FOUND, AddNetworkFailed and NetworksReady=False first, Running and Ready (readiness gate) once the NAD exists', async (t) => {
     await runLateNadScenario(t, cluster);
+  });
+
+  it('8. device plugin: the kubelet allocates two devices, each attachment gets its own (deviceID, device-info), DEL gives them back; no allocation fails clearly', async (t) => {
+    await runDevicePluginScenario(t, cluster);
   });
 
   it("the host keeps its sysctls (the kubelet's three, ip_forward), eth0 and routes", async () => {
