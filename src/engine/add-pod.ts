@@ -342,7 +342,7 @@ async function undo(
  * it removes the link. The interface has the name multinet chose for this attachment, so it is
  * removed here: an ADD that failed leaves nothing in the pod.
  */
-async function removeLeftLinks(
+export async function removeLeftLinks(
   deps: EngineDeps,
   plan: AttachmentPlan,
   failures: { network: string; ifName: string }[],

@@ -24,6 +24,15 @@ export interface PlannedAttachment {
   deviceId?: string;
   /** The CNI device-info file handed to the delegates (device-info spec §4.2, §5); removed at DEL. */
   deviceInfoFile?: string;
+  /**
+   * What asked for this attachment, so that hot-plug (docs/hotplug.md) can tell which entry of an
+   * edited annotation it is: `selectionKey()` of the annotation's element, or of the
+   * default-network override on the default attachment; absent for `defaultNetworks` and the
+   * configured cluster network.
+   */
+  selection?: string;
+  /** Hot-plug wrote this attachment into the plan and its delegates' ADD has not finished. */
+  pending?: true;
 }
 
 export interface AttachmentPlan {
@@ -33,6 +42,11 @@ export interface AttachmentPlan {
   /** CNI_ARGS passed through to every delegate, as the runtime sent them. */
   cniArgs: [string, string][];
   attachments: PlannedAttachment[];
+  /**
+   * Every interface name the pod's sandbox has had (hot-plug never generates one of them again).
+   * Absent in plans written before hot-plug existed: hot-plug leaves those pods alone.
+   */
+  ifNames?: string[];
 }
 
 /** Where plans live between ADD and DEL. */

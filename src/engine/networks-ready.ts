@@ -8,6 +8,10 @@ export const NetworksReadyReason = {
   Missing: 'NetworkMissing',
   /** False: an attachment exists but its delegates' CHECK fails (drift). */
   Degraded: 'NetworkDegraded',
+  /** False: an edit of the running pod's networks annotation could not be applied in full (docs/hotplug.md). */
+  HotplugFailed: 'HotplugFailed',
+  /** False: an edit of the running pod's networks annotation was refused; nothing of it was applied. */
+  HotplugRefused: 'HotplugRefused',
 } as const;
 
 /** A condition message stays readable in `kubectl describe` and small in the daemon's pod cache. */
@@ -76,4 +80,22 @@ export function degradedCondition(failures: AttachmentFailure[]): NetworksReadyC
 /** Same status, reason and message: writing `b` over `a` would change nothing but the time. */
 export function sameCondition(a: NetworksReadyCondition | undefined, b: NetworksReadyCondition): boolean {
   return a !== undefined && a.status === b.status && a.reason === b.reason && a.message === b.message;
+}
+
+/** False after a hot-plug pass that could not attach or detach some networks: each one named with why. */
+export function hotplugFailedCondition(failures: AttachmentFailure[]): NetworksReadyCondition {
+  return {
+    status: 'False',
+    reason: NetworksReadyReason.HotplugFailed,
+    message: bounded(`hot-plug failed: ${failures.map((f) => `${describe(f)}: ${f.error}`).join('; ')}`),
+  };
+}
+
+/** False when an edit of the networks annotation was refused as a whole; the pod keeps what it has. */
+export function hotplugRefusedCondition(reason: string): NetworksReadyCondition {
+  return {
+    status: 'False',
+    reason: NetworksReadyReason.HotplugRefused,
+    message: bounded(`the edit of the networks annotation was not applied: ${reason}`),
+  };
 }

@@ -4,6 +4,7 @@ import { EngineError, EngineErrorCode } from './engine-error.ts';
 import { injectSelection } from './inject-selection.ts';
 import type { PodIdentity } from './pod-identity.ts';
 import { podLabel } from './pod-identity.ts';
+import { selectionKey } from './selection-key.ts';
 
 /** A network already resolved to its delegate configuration, in attachment order. */
 export interface ResolvedNetwork {
@@ -11,7 +12,10 @@ export interface ResolvedNetwork {
   configText: string;
   /** Namespace of the NAD whose spec.config this is (tenant-writable); unset for node/admin files. */
   owner?: string;
-  /** Set for networks requested in the pod's annotation (not for the default network). */
+  /**
+   * Set for networks requested in the pod's annotation, and for the default network when the
+   * pod's default-network annotation chose it (the plan records it, for hot-plug).
+   */
   selection?: NetworkSelectionElement;
   /** The NAD's `k8s.v1.cni.cncf.io/resourceName` (a device-plugin resource), validated. */
   resourceName?: string;
@@ -29,6 +33,11 @@ export interface PlanInput {
   defaultNetwork: ResolvedNetwork;
   /** `defaultNetworks` from multinet's config, then the annotation's networks, in order. */
   additional: ResolvedNetwork[];
+  /**
+   * The interface name of each of `additional`, decided by the caller (hot-plug's names,
+   * docs/hotplug.md); absent = assignInterfaceNames (ADD's `net<index>` rule).
+   */
+  ifNames?: string[];
 }
 
 /**
@@ -75,14 +84,12 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
       configText: input.defaultNetwork.configText,
       capabilityArgs: { ...input.runtimeCapabilityArgs },
       ...(input.defaultNetwork.resourceName ? { resourceName: input.defaultNetwork.resourceName } : {}),
+      ...(input.defaultNetwork.selection ? { selection: selectionKey(input.defaultNetwork.selection) } : {}),
     },
   ];
-  const ifNames = assignInterfaceNames(
-    input.runtimeIfName,
-    input.defaultNetwork.network,
-    input.additional,
-    pod,
-  );
+  const ifNames =
+    input.ifNames ??
+    assignInterfaceNames(input.runtimeIfName, input.defaultNetwork.network, input.additional, pod);
   input.additional.forEach((net, i) => {
     const sel = net.selection;
     const ifName = ifNames[i]!;
@@ -112,6 +119,7 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
     };
     if (sel?.defaultRoute !== undefined) att.defaultRoute = [...sel.defaultRoute];
     if (net.resourceName) att.resourceName = net.resourceName;
+    if (sel) att.selection = selectionKey(sel);
     attachments.push(att);
   });
   return {
@@ -120,6 +128,7 @@ export function planAttachments(input: PlanInput): AttachmentPlan {
     netns: input.netns,
     cniArgs: input.cniArgs,
     attachments,
+    ifNames: attachments.map((a) => a.ifName),
   };
 }
 
@@ -135,8 +144,10 @@ export function planForRequest(
   pod: PodIdentity | undefined,
   defaultNetwork: ResolvedNetwork,
   additional: ResolvedNetwork[],
+  ifNames?: string[],
 ): AttachmentPlan {
   return planAttachments({
+    ...(ifNames ? { ifNames } : {}),
     pod,
     containerId: req.containerId,
     netns: req.netns,

@@ -43,20 +43,11 @@ export class NetworkResolver {
 
   /** The default network: the pod's override annotation, else the configured clusterNetwork. */
   async defaultNetwork(pod: PodInfo | undefined): Promise<ResolvedNetwork> {
-    const raw = pod?.annotations[DEFAULT_NETWORK_ANNOTATION];
-    const override = raw === undefined ? undefined : trimSpace(raw);
-    if (override) {
-      const elements = this.parseAnnotation(
-        override,
-        this.deps.config.multinetNamespace,
-        DEFAULT_NETWORK_ANNOTATION,
-      );
-      const [only] = elements;
-      if (elements.length !== 1 || only === undefined)
-        throw this.invalid(`annotation ${DEFAULT_NETWORK_ANNOTATION} must name exactly one network`);
+    const only = pod ? this.defaultOverride(pod) : undefined;
+    if (only) {
       // The override names a NAD in multinetNamespace by default: that one stays allowed.
       this.checkIsolation(pod!.namespace, only, [this.deps.config.multinetNamespace]);
-      return this.nad(only.namespace, only.name);
+      return { ...(await this.nad(only.namespace, only.name)), selection: only };
     }
     const { clusterNetwork, clusterNetworkConfig } = this.deps.config;
     if (clusterNetworkConfig) {
@@ -77,6 +68,16 @@ export class NetworkResolver {
 
   /** The networks the pod's annotation selects, validated and resolved, in annotation order. */
   async selectedNetworks(pod: PodInfo, runtimeIfName: string): Promise<ResolvedNetwork[]> {
+    const out: ResolvedNetwork[] = [];
+    for (const sel of this.selections(pod, runtimeIfName)) out.push(await this.selected(pod.namespace, sel));
+    return out;
+  }
+
+  /**
+   * The elements of the pod's networks annotation, parsed and validated as a whole (an invalid
+   * annotation, or one naming the runtime's interface, throws INVALID_ANNOTATION), not resolved.
+   */
+  selections(pod: PodInfo, runtimeIfName: string): NetworkSelectionElement[] {
     const found = selectNetworksAnnotation(pod.annotations);
     if (!found) return [];
     const elements = this.parseAnnotation(found.value, pod.namespace, found.key);
@@ -85,13 +86,32 @@ export class NetworkResolver {
     } catch (err) {
       throw this.invalid(`annotation ${found.key}: ${describeCause(err)}`, err);
     }
-    const out: ResolvedNetwork[] = [];
-    for (const sel of elements) {
-      this.checkIsolation(pod.namespace, sel);
-      const resolved = await this.nad(sel.namespace, sel.name);
-      out.push({ ...resolved, selection: sel });
-    }
-    return out;
+    return elements;
+  }
+
+  /** One element of the annotation resolved: isolation checked, the NAD read (hot-plug resolves one at a time). */
+  async selected(podNamespace: string, sel: NetworkSelectionElement): Promise<ResolvedNetwork> {
+    this.checkIsolation(podNamespace, sel);
+    return { ...(await this.nad(sel.namespace, sel.name)), selection: sel };
+  }
+
+  /**
+   * The default-network override the pod's annotation names, parsed, without resolving it;
+   * undefined without one. Throws INVALID_ANNOTATION as defaultNetwork does.
+   */
+  defaultOverride(pod: PodInfo): NetworkSelectionElement | undefined {
+    const raw = pod.annotations[DEFAULT_NETWORK_ANNOTATION];
+    const override = raw === undefined ? undefined : trimSpace(raw);
+    if (!override) return undefined;
+    const elements = this.parseAnnotation(
+      override,
+      this.deps.config.multinetNamespace,
+      DEFAULT_NETWORK_ANNOTATION,
+    );
+    const [only] = elements;
+    if (elements.length !== 1 || only === undefined)
+      throw this.invalid(`annotation ${DEFAULT_NETWORK_ANNOTATION} must name exactly one network`);
+    return only;
   }
 
   private parseAnnotation(value: string, namespace: string, key: string): NetworkSelectionElement[] {
