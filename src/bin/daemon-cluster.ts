@@ -78,7 +78,9 @@ export function buildDaemonCluster(
   return {
     view: events,
     caches: informers,
-    ...(pods ? { podCache: pods } : {}),
+    ...(pods
+      ? { podCache: pods, watchPods: (listener) => pods.subscribe((c) => listener(c.value, c.deleted)) }
+      : {}),
     live,
     // The caches sync in the background: readiness reports them until they have.
     start: async (signal) => ({ stopped: Promise.allSettled(informers.map((i) => i.start(signal))) }),

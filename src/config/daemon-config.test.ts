@@ -92,6 +92,19 @@ describe('parseDaemonConfig', () => {
       );
   });
 
+  it('hot-plug is off by default; "hotplug": true turns it on, not in local mode', () => {
+    assert.equal(parseDaemonConfig('{}').hotplug, false);
+    assert.equal(parseDaemonConfig('{"hotplug":true}').hotplug, true);
+    assert.throws(
+      () => parseDaemonConfig('{"hotplug":"yes"}'),
+      (err: Error) => err instanceof ConfigError && /hotplug.*must be a boolean/.test(err.message),
+    );
+    assert.throws(
+      () => parseDaemonConfig('{"hotplug":true,"localDir":"/srv/manifests"}'),
+      (err: Error) => err instanceof ConfigError && /hotplug.*local mode/.test(err.message),
+    );
+  });
+
   it('keeps metrics on loopback unless explicitly allowed', () => {
     assert.deepEqual(parseListenAddress('127.0.0.1:9091', false), { host: '127.0.0.1', port: 9091 });
     assert.deepEqual(parseListenAddress('[::1]:9091', false), { host: '::1', port: 9091 });

@@ -35,6 +35,11 @@ export interface DaemonConfig {
    * attachment; 0 = off (the default).
    */
   checkIntervalMs: number;
+  /**
+   * Hot-plug (docs/hotplug.md): an edit of a running pod's networks annotation attaches and
+   * detaches networks in its sandbox. Off by default; needs the pod watch (API server, node name).
+   */
+  hotplug: boolean;
   autoConfig: AutoConfigOptions | undefined;
   /**
    * Local mode (no Kubernetes): pods, NADs and Networks come from this directory of manifests,
@@ -99,6 +104,10 @@ export const DAEMON_OPTIONS = {
     86400,
     "continuous CHECK: every this many seconds the delegates' CHECK runs for every cached attachment (configs older than CNI 0.4.0 are skipped); drift sets the pod's `NetworksReady` condition to False, marks its network-status entry, records an Event and counts in `multinet_check_failures_total`. Never repairs ([readiness.md](readiness.md#continuous-check))",
     { default: '`0` (off)' },
+  ),
+  hotplug: bool(
+    false,
+    "hot-plug: an edit of a running pod's networks annotation attaches the added networks and detaches the removed ones in its sandbox, then rewrites network-status; needs the pod watch (API server and node name), not in local mode ([hotplug.md](hotplug.md))",
   ),
   metricsAddress: str(
     '127.0.0.1:9091',
@@ -191,6 +200,7 @@ export function parseDaemonConfig(text: string): DaemonConfig {
     localDir: d.localDir,
     shutdownTimeoutMs: d.shutdownTimeoutSeconds * 1000,
     checkIntervalMs: d.checkIntervalSeconds * 1000,
+    hotplug: d.hotplug,
     autoConfig: auto
       ? {
           cniConfDir: d.cniConfDir,
@@ -203,6 +213,11 @@ export function parseDaemonConfig(text: string): DaemonConfig {
       : undefined,
     unknownKeys,
   };
+  if (cfg.hotplug && cfg.localDir !== '')
+    throw new ConfigError(
+      'hotplug',
+      'needs the API server: in local mode (localDir) no pod is watched, so no annotation edit is seen',
+    );
   if (cfg.metricsAddress !== '') parseListenAddress(cfg.metricsAddress, cfg.metricsAllowNonLoopback);
   return cfg;
 }

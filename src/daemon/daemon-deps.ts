@@ -31,6 +31,11 @@ export interface DaemonCluster {
   readonly caches: readonly WatchCache[];
   /** This node's pods as cached (absent without a pod cache): what continuous CHECK compares with. */
   readonly podCache?: { readonly synced: boolean; get(namespace: string, name: string): PodInfo | undefined };
+  /**
+   * Calls `listener` for every pod the pod cache puts or removes (absent without a pod cache):
+   * what hot-plug reacts to. Call before `start`, so the first list is seen too.
+   */
+  watchPods?(listener: (pod: PodInfo, deleted: boolean) => void): void;
   /** Reads that bypass the caches (the API server itself); absent when `view` reads live already. */
   readonly live?: ClusterView;
   /**

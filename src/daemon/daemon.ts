@@ -4,6 +4,7 @@ import type { PodInfo, PodRef } from '../k8s/cluster-view.ts';
 import { AttachmentChecker } from './attachment-checker.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
+import { HotplugController } from './hotplug-controller.ts';
 import type { DaemonDeps } from './daemon-deps.ts';
 import { DaemonMetrics } from './daemon-metrics.ts';
 import type { EngineConfigState } from './handle-cni-request.ts';
@@ -69,6 +70,35 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     apiRequest: (verb, path, status) => metrics.observeApiRequest(verb, path, status),
     liveRead: (kind) => metrics.observeLiveRead(kind),
   });
+  const locks = new ContainerLocks();
+  // Built before the caches start, so that it sees their first list; passes wait for start(),
+  // which runs once `engineDeps` below exists.
+  const hotplug = config.hotplug ? hotplugController() : undefined;
+  function hotplugController(): HotplugController | undefined {
+    const podCache = cluster.podCache;
+    if (!podCache || !cluster.watchPods) {
+      log.warn(
+        {},
+        'hotplug is on but no pod of this node is watched (no API server, or no node name: MULTINET_NODE_NAME or nodeName): hot-plug stays off',
+      );
+      return undefined;
+    }
+    const controller = new HotplugController({
+      deps: () => ({
+        ...engineDeps,
+        config: engineConfig().config,
+        log: log.child?.({ subsystem: 'hotplug' }) ?? log,
+      }),
+      locks,
+      limiter,
+      cachedPod: (namespace, name) => podCache.get(namespace, name),
+      begin: () => aborts.begin(),
+      draining: () => draining,
+      log: log.child?.({ subsystem: 'hotplug' }) ?? log,
+    });
+    cluster.watchPods((pod, deleted) => controller.podChanged(pod, deleted));
+    return controller;
+  }
   const running: Promise<unknown>[] = [(await cluster.start(background.signal)).stopped];
 
   for (const key of config.unknownKeys) log.warn({ key }, unknownKeyMessage(key, 'daemon config'));
@@ -94,7 +124,6 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     plans: timedPlanStore(base.plans, stages),
     cluster: base.cluster && timedClusterView(base.cluster, stages),
   };
-  const locks = new ContainerLocks();
   const podCondition = (pod: PodRef, p: PodInfo | undefined) => ({
     gone: !p || (pod.uid !== '' && p.uid !== pod.uid),
     ...(p?.networksReady ? { ready: p.networksReady } : {}),
@@ -135,6 +164,9 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
         observe: (c, o, s) => metrics.observeRequest(c, o, s),
         stages,
         observeStages: (c, timer) => metrics.observeStages(c, timer),
+        ...(hotplug
+          ? { containerDone: (_c: string, id: string, args: string) => void hotplug.containerDone(id, args) }
+          : {}),
       }),
   });
   const metricsServer = deps.metricsServer?.({
@@ -151,6 +183,11 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     listening = true;
     await metricsServer?.listen();
     deps.onListening?.({ socketPath: config.socketPath, metricsPort: metricsServer?.port });
+    if (hotplug) {
+      // The main signal: no pass starts once shutdown begins; running ones end like requests.
+      running.push(hotplug.start(signal));
+      log.info({}, "hot-plug on: edits of running pods' networks annotation are applied");
+    }
     if (checker) {
       // The main signal, not `background`: rounds stop when shutdown begins, so draining ends.
       running.push(checker.start(signal));

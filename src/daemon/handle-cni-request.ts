@@ -39,6 +39,8 @@ export interface CniHandlerContext {
   /** Where each request's time went (the timed ports fill in what happens inside the engine). */
   stages?: StageTimers;
   observeStages?(command: string, timer: StageTimer): void;
+  /** Called after an ADD or DEL of a container has released its lock, whatever the outcome (hot-plug). */
+  containerDone?(command: 'ADD' | 'DEL', containerId: string, cniArgs: string): void;
   now?(): number;
 }
 
@@ -203,6 +205,8 @@ export async function handleCniRequest(body: unknown, ctx: CniHandlerContext): P
     unlock?.();
     release();
     aborts?.end();
+    if (containerId !== '' && (command === 'ADD' || command === 'DEL'))
+      ctx.containerDone?.(command, containerId, request.env['CNI_ARGS'] ?? '');
   }
 }
 

@@ -4,8 +4,15 @@
  * DELETED removes, BOOKMARK only moves the resourceVersion, ERROR carries a Status (410 Gone
  * means our resourceVersion is too old: re-list).
  */
-export type WatchEventOutcome =
-  | { kind: 'applied'; resourceVersion: string | undefined }
+export type WatchEventOutcome<T = unknown> =
+  | {
+      kind: 'applied';
+      resourceVersion: string | undefined;
+      key: string;
+      /** The object as stored, or as it was before a DELETED removed it. */
+      value: T | undefined;
+      deleted: boolean;
+    }
   | { kind: 'bookmark'; resourceVersion: string | undefined }
   | { kind: 'gone' }
   | { kind: 'error'; message: string }
@@ -28,7 +35,7 @@ export function applyWatchEvent<T>(
   store: Map<string, T>,
   line: string,
   transform: (obj: Record<string, unknown>) => T,
-): WatchEventOutcome {
+): WatchEventOutcome<T> {
   let event: { type?: unknown; object?: unknown };
   try {
     event = JSON.parse(line) as typeof event;
@@ -44,9 +51,16 @@ export function applyWatchEvent<T>(
     case 'DELETED': {
       const key = objectKey(object);
       if (key === undefined) return { kind: 'ignored' };
-      if (event.type === 'DELETED') store.delete(key);
-      else store.set(key, transform(object));
-      return { kind: 'applied', resourceVersion: resourceVersionOf(object) };
+      const deleted = event.type === 'DELETED';
+      let value: T | undefined;
+      if (deleted) {
+        value = store.get(key);
+        store.delete(key);
+      } else {
+        value = transform(object);
+        store.set(key, value);
+      }
+      return { kind: 'applied', resourceVersion: resourceVersionOf(object), key, value, deleted };
     }
     case 'BOOKMARK':
       return { kind: 'bookmark', resourceVersion: resourceVersionOf(object) };

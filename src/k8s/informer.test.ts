@@ -18,10 +18,20 @@ describe('applyWatchEvent', () => {
     assert.deepEqual(applyWatchEvent(store, line('ADDED', obj('a', 'x', '5')), t), {
       kind: 'applied',
       resourceVersion: '5',
+      key: 'a/x',
+      value: '5',
+      deleted: false,
     });
     applyWatchEvent(store, line('MODIFIED', obj('a', 'x', '6')), t);
     assert.equal(store.get('a/x'), '6');
-    applyWatchEvent(store, line('DELETED', obj('a', 'x', '7')), t);
+    // A DELETED reports what was stored (the object as last seen), not the tombstone.
+    assert.deepEqual(applyWatchEvent(store, line('DELETED', obj('a', 'x', '7')), t), {
+      kind: 'applied',
+      resourceVersion: '7',
+      key: 'a/x',
+      value: '6',
+      deleted: true,
+    });
     assert.equal(store.size, 0);
     assert.deepEqual(applyWatchEvent(store, line('BOOKMARK', obj('', '', '9')), t), {
       kind: 'bookmark',
@@ -91,12 +101,19 @@ describe('Informer', () => {
       log: silentLogger,
       sleep: async () => {},
     });
+    const changes: string[] = [];
+    inf.subscribe((ch) => {
+      changes.push(`${ch.deleted ? 'del' : 'put'} ${ch.key}`);
+      if (ch.key === 'a/y') throw new Error('a listener that throws is only logged');
+    });
     const stop = new AbortController();
     const run = inf.start(stop.signal);
     await inf.whenSynced();
     await c.finished;
     stop.abort();
     await run;
+    // Each list reports its objects (after the last page), each watch event its object.
+    assert.deepEqual(changes, ['put a/x', 'put a/y', 'put b/z', 'put a/y', 'put c/w']);
     assert.deepEqual(
       c.requests.map((r) => decodeURIComponent(r)),
       [

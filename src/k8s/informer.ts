@@ -40,6 +40,14 @@ export interface InformerOptions<T> {
   now?(): number;
 }
 
+/** One object put into an informer's store, or removed from it (Informer.subscribe). */
+export interface InformerChange<T> {
+  /** `namespace/name`. */
+  key: string;
+  value: T;
+  deleted: boolean;
+}
+
 class HttpStatusError extends Error {
   constructor(
     readonly status: number,
@@ -61,6 +69,7 @@ export class Informer<T> {
   private syncedFlag = false;
   private disabledFlag = false;
   private readonly syncWaiters: (() => void)[] = [];
+  private readonly listeners: ((change: InformerChange<T>) => void)[] = [];
 
   constructor(
     private readonly client: WatchClient,
@@ -83,6 +92,28 @@ export class Informer<T> {
   }
   get(namespace: string, name: string): T | undefined {
     return this.store.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * Calls `listener` for every object a list or watch event puts into the store, and for every
+   * one a DELETED event removes (a re-list reports every object again, not the ones it dropped).
+   * A listener that throws is logged; the informer goes on.
+   */
+  subscribe(listener: (change: InformerChange<T>) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private notify(change: InformerChange<T>): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.opts.log.warn(
+          { resource: this.opts.resource, err: err instanceof Error ? err.message : String(err) },
+          'informer listener failed',
+        );
+      }
+    }
   }
 
   /** Resolves when synced (or disabled); never rejects. */
@@ -172,6 +203,8 @@ export class Informer<T> {
     } while (cont !== '');
     this.store = next;
     this.rv = rv;
+    if (this.listeners.length > 0)
+      for (const [key, value] of next) this.notify({ key, value, deleted: false });
     this.opts.log.debug({ resource: this.opts.resource, items: next.size, resourceVersion: rv }, 'listed');
     this.markSynced();
   }
@@ -201,6 +234,8 @@ export class Informer<T> {
           events++;
           const out = applyWatchEvent(this.store, line, this.opts.transform);
           if (out.kind === 'applied' || out.kind === 'bookmark') this.rv = out.resourceVersion ?? this.rv;
+          if (out.kind === 'applied' && out.value !== undefined)
+            this.notify({ key: out.key, value: out.value, deleted: out.deleted });
           else if (out.kind === 'gone') gone = true;
           else if (out.kind === 'error') failure = out.message;
         },
