@@ -24,7 +24,7 @@ async function setup(annotation: string) {
   const lists = new FakeDelegateLists();
   const plans = new MemoryPlanStore();
   const deps: EngineDeps = {
-    config: parseMultinetConfig({ clusterNetwork: 'cluster-net', cacheDir: '/nonexistent' }),
+    config: parseMultinetConfig({ clusterNetwork: 'cluster-net', cacheDir: '/nonexistent' }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,

@@ -161,7 +161,7 @@ function setup(annotation: string) {
       clusterNetwork: 'cluster-net',
       cacheDir: '/nonexistent',
       podLookupTimeoutSeconds: 0.2,
-    }),
+    }).engine,
     cluster,
     confs: emptyConfSource(),
     lists,
