@@ -283,7 +283,9 @@ describe('deploy/ as a Helm chart, against a real kube-apiserver', { skip: SKIP 
     );
     assert.ok(dep.spec.template.spec.containers[0]?.command?.includes('/etc/multinet/00-multinet.conflist'));
 
-    // Installed and upgraded by helm itself against the real API server: the CA survives.
+    // Installed and upgraded by helm itself against the real API server: the CA survives. Helm
+    // adopts no object it did not create, so the RBAC objects kubectl applied above go first.
+    for (const o of await deployObjects('rbac')) await cp.client.delete(refOf(o)).catch(() => undefined);
     const kubeconfig = ['--kubeconfig', cp.adminKubeconfig, '--namespace', 'kube-system'];
     await run(HELM, ['install', 'multinet', 'deploy', ...kubeconfig, '--set', 'webhook.enabled=true']);
     const live = (await cp.client.get({
