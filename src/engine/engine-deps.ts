@@ -55,6 +55,13 @@ export interface RouteEditor {
 export interface LinkRemover {
   /** Resolves true when `ifName` existed and is gone, false when there was none. */
   removeLink(netns: string, ifName: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Removes the links of the given kinds (`macvlan`, `ipvlan`) that still carry a reference
+   * plugin's temporary name (`veth` and 8 hex digits, what ip.RandomVethName makes): a macvlan or
+   * ipvlan plugin killed between creating its link and renaming it leaves one. Resolves the
+   * names removed.
+   */
+  removeTempLinks?(netns: string, kinds: readonly string[], signal?: AbortSignal): Promise<string[]>;
 }
 
 /** Recognises the node's own network namespace, which ADD must never configure (CNI error 8, as skel). */
