@@ -15,6 +15,7 @@ import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts
 import { missingClusterPrerequisite } from './cluster-prerequisites.ts';
 import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
 import { runDevicePluginScenario } from './scenario-device-plugin.ts';
+import { runHotplugScenario } from './scenario-hotplug.ts';
 import { runLateNadScenario } from './scenario-late-nad.ts';
 import { runModernScenario } from './scenario-modern.ts';
 import { runSandboxGcScenario } from './scenario-sandbox-gc.ts';
@@ -86,6 +87,10 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it('8. device plugin: the kubelet allocates two devices, each attachment gets its own (deviceID, device-info), DEL gives them back; no allocation fails clearly', async (t) => {
     await runDevicePluginScenario(t, cluster);
+  });
+
+  it('9. hot-plug: kubectl annotate adds a macvlan to a running pod, a missing network fails alone, removing it detaches; eth0 serves throughout, nothing leaks', async (t) => {
+    await runHotplugScenario(t, cluster);
   });
 
   it("the host keeps its sysctls (the kubelet's three, ip_forward), eth0 and routes", async () => {
