@@ -9,6 +9,16 @@ import { KubeRestClient } from '../k8s/kube-rest-client.ts';
 import type { KubeConnection } from '../k8s/kubeconfig.ts';
 import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
 import { networkInformers } from '../k8s/network-informers.ts';
+import type { CachedClaim, CachedSlice } from '../k8s/dra.ts';
+import {
+  DraDeviceIndex,
+  getClaim,
+  KubernetesClaimStatusWriter,
+  RESOURCE_CLAIMS_PATH,
+  RESOURCE_SLICES_PATH,
+  toCachedClaim,
+  toCachedSlice,
+} from '../k8s/dra.ts';
 import { DirectoryClusterView } from '../local/directory-cluster-view.ts';
 import type { Logger } from '../log/logger.ts';
 
@@ -70,7 +80,8 @@ export function buildDaemonCluster(
     : undefined;
   if (!pods) log.warn({}, 'no node name (MULTINET_NODE_NAME or nodeName): pods are read from the API server');
   const { nads, networks } = networkInformers(client, config.engine.maxNetworkConfigBytes, clog);
-  const informers = [...(pods ? [pods] : []), nads, networks];
+  const dra = config.dra && nodeName ? draCaches(client, nodeName, clog) : undefined;
+  const informers = [...(pods ? [pods] : []), nads, networks, ...(dra?.informers ?? [])];
   const events = new BackgroundEvents(
     new CachedClusterView({ live, client, pods, nads, networks, onLiveRead: observe.liveRead }),
     log,
@@ -82,9 +93,50 @@ export function buildDaemonCluster(
       ? { podCache: pods, watchPods: (listener) => pods.subscribe((c) => listener(c.value, c.deleted)) }
       : {}),
     live,
+    ...(dra ? { dra: { devices: dra.devices, claimStatus: new KubernetesClaimStatusWriter(client) } } : {}),
     // The caches sync in the background: readiness reports them until they have.
     start: async (signal) => ({ stopped: Promise.allSettled(informers.map((i) => i.start(signal))) }),
     flush: () => events.flush(),
     close: () => client.close(),
   };
+}
+
+/**
+ * DRA (docs/devices.md#dra-claims): every ResourceClaim reduced to its allocation results, and
+ * this node's ResourceSlices reduced to the contract's two attributes. Both turn themselves off
+ * on an API server without resource.k8s.io/v1 or without the RBAC for it.
+ */
+function draCaches(
+  client: KubeRestClient,
+  nodeName: string,
+  log: Logger,
+): { informers: Informer<unknown>[]; devices: DraDeviceIndex } {
+  const claims = new Informer<CachedClaim>(client, {
+    resource: 'resourceclaims',
+    path: RESOURCE_CLAIMS_PATH,
+    transform: toCachedClaim,
+    optional: true,
+    optionalWhenForbidden: true,
+    pageSize: 500,
+    // Opaque driver parameters can be large: never held (the transform keeps results only).
+    maxStringBytes: 4096,
+    log,
+  });
+  const slices = new Informer<CachedSlice>(client, {
+    resource: 'resourceslices',
+    path: RESOURCE_SLICES_PATH,
+    query: { fieldSelector: `spec.nodeName=${nodeName}` },
+    transform: toCachedSlice,
+    optional: true,
+    optionalWhenForbidden: true,
+    maxStringBytes: 4096,
+    log,
+  });
+  const devices = new DraDeviceIndex({
+    enabled: () => !claims.disabled && !slices.disabled,
+    claim: (ns, name) => claims.get(ns, name),
+    slices: () => slices.values(),
+    liveClaim: (ns, name, signal) => getClaim(client, ns, name, signal),
+  });
+  return { informers: [claims, slices] as Informer<unknown>[], devices };
 }

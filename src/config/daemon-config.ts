@@ -40,6 +40,11 @@ export interface DaemonConfig {
    * detaches networks in its sandbox. Off by default; needs the pod watch (API server, node name).
    */
   hotplug: boolean;
+  /**
+   * DRA (docs/devices.md#dra-claims): watch ResourceClaims and this node's ResourceSlices, so an
+   * attachment of a NAD naming a resource can take a device a claim of the pod was allocated.
+   */
+  dra: boolean;
   autoConfig: AutoConfigOptions | undefined;
   /**
    * Local mode (no Kubernetes): pods, NADs and Networks come from this directory of manifests,
@@ -108,6 +113,10 @@ export const DAEMON_OPTIONS = {
   hotplug: bool(
     false,
     "hot-plug: an edit of a running pod's networks annotation attaches the added networks and detaches the removed ones in its sandbox, then rewrites network-status; needs the pod watch (API server and node name), not in local mode ([hotplug.md](hotplug.md))",
+  ),
+  dra: bool(
+    true,
+    "DRA claims: watch ResourceClaims (all namespaces, reduced to their allocation results) and this node's ResourceSlices, so that an attachment of a NAD naming a resource takes a device allocated to one of the pod's claims, and write the attachment into the claim's `status.devices`; off on an API server without `resource.k8s.io/v1` ([devices.md](devices.md#dra-claims))",
   ),
   metricsAddress: str(
     '127.0.0.1:9091',
@@ -201,6 +210,7 @@ export function parseDaemonConfig(text: string): DaemonConfig {
     shutdownTimeoutMs: d.shutdownTimeoutSeconds * 1000,
     checkIntervalMs: d.checkIntervalSeconds * 1000,
     hotplug: d.hotplug,
+    dra: d.dra,
     autoConfig: auto
       ? {
           cniConfDir: d.cniConfDir,

@@ -3,6 +3,7 @@ import type { EngineOptions } from '../config/multinet-config.ts';
 import type { DefaultNetworkState } from '../config/primary-config.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import type { ClusterView, PodInfo } from '../k8s/cluster-view.ts';
+import type { ClaimStatusWriter, DraDeviceReader } from '../k8s/dra.ts';
 import type { Logger } from '../log/logger.ts';
 import type { HandlerAnswer } from './handle-cni-request.ts';
 import type { Readiness } from './health.ts';
@@ -36,6 +37,8 @@ export interface DaemonCluster {
    * what hot-plug reacts to. Call before `start`, so the first list is seen too.
    */
   watchPods?(listener: (pod: PodInfo, deleted: boolean) => void): void;
+  /** DRA claims as device sources and the claim status writer (docs/devices.md#dra-claims). */
+  readonly dra?: { readonly devices: DraDeviceReader; readonly claimStatus: ClaimStatusWriter };
   /** Reads that bypass the caches (the API server itself); absent when `view` reads live already. */
   readonly live?: ClusterView;
   /**

@@ -123,6 +123,7 @@ export async function runDaemon(deps: DaemonDeps, signal: AbortSignal): Promise<
     lists: new ObservedDelegateLists(base.lists, (p, c, o, s) => metrics.observeDelegate(p, c, o, s)),
     plans: timedPlanStore(base.plans, stages),
     cluster: base.cluster && timedClusterView(base.cluster, stages),
+    ...(cluster.dra ? { draDevices: cluster.dra.devices, claimStatus: cluster.dra.claimStatus } : {}),
   };
   const podCondition = (pod: PodRef, p: PodInfo | undefined) => ({
     gone: !p || (pod.uid !== '' && p.uid !== pod.uid),

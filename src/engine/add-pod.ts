@@ -17,6 +17,7 @@ import { deleteAttachments, parseAttachmentConfig, runtimeConfFor } from './run-
 import { removeStalePlan } from './remove-stale-plan.ts';
 import { gatewaysFrom, statusOf } from './attachment-status.ts';
 import { attachedCondition, conditionTime, missingCondition } from './networks-ready.ts';
+import { writeClaimStatuses } from './claim-status.ts';
 import { assignDevices } from './assign-devices.ts';
 import { prepareDeviceInfo, readDeviceInfo, removeDeviceInfo } from './attachment-device-info.ts';
 import type { DeviceInfo } from '../spec/device-info.ts';
@@ -144,7 +145,7 @@ async function attachPod(
     ...additional,
   ]);
   // After the policy check: that judges what the NAD's author wrote; the device is the kubelet's.
-  await assignDevices(deps, plan, label, signal);
+  await assignDevices(deps, plan, label, signal, pod?.resourceClaims);
   const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att, req.selfType));
 
   try {
@@ -224,6 +225,7 @@ async function attachPod(
     throw err;
   }
   await recordAdded(deps, plan, statuses);
+  await writeClaimStatuses(deps, plan, results, statuses, signal);
   const first = results.get(plan.attachments[0]!)!;
   return convertResult(first, req.cniVersion);
 }

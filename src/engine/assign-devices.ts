@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { cniDeviceInfoFileName, deviceIdProblem } from '../spec/device-info.ts';
-import { RESOURCE_NAME_ANNOTATION } from '../spec/well-known.ts';
+import {
+  DRA_DEVICE_ID_ATTRIBUTE,
+  DRA_RESOURCE_NAME_ATTRIBUTE,
+  RESOURCE_NAME_ANNOTATION,
+} from '../spec/well-known.ts';
 import type { PodDevices } from '../k8s/pod-resources.ts';
+import type { DraDevice } from '../k8s/dra.ts';
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { EngineDeps } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
@@ -62,21 +67,56 @@ export async function assignDevices(
   plan: AttachmentPlan,
   label: string,
   signal?: AbortSignal,
+  /** The pod's ResourceClaim names (PodInfo.resourceClaims): DRA devices come from these. */
+  claims: readonly string[] = [],
 ): Promise<void> {
   const wanting = plan.attachments.filter((a) => a.resourceName !== undefined);
   if (wanting.length > 0) {
-    const devices = await podDevices(deps, plan, label, wanting[0]!, signal);
+    const dra = await claimDevices(deps, plan, label, wanting[0]!, claims, signal);
+    const need = new Map<string, number>();
+    for (const a of wanting) need.set(a.resourceName!, (need.get(a.resourceName!) ?? 0) + 1);
+    const covered = [...need].every(([r, n]) => dra.filter((d) => d.resourceName === r).length >= n);
+    // The kubelet is asked only when the claims do not cover every attachment (one call at most).
+    const devices: PodDevices = covered
+      ? new Map()
+      : await podDevices(deps, plan, label, wanting[0]!, signal);
+    // Device-plugin devices first, then those of the claims (Multus appends DRA's the same way).
+    const pool = new Map<string, { id: string; dra?: DraDevice }[]>();
+    for (const [resource, ids] of devices)
+      pool.set(
+        resource,
+        ids.map((id) => ({ id })),
+      );
+    for (const d of dra) {
+      const list = pool.get(d.resourceName) ?? [];
+      list.push({ id: d.deviceId, dra: d });
+      pool.set(d.resourceName, list);
+    }
     const next = new Map<string, number>();
     for (const att of wanting) {
       const resource = att.resourceName!;
-      const ids = devices.get(resource) ?? [];
+      const entries = pool.get(resource) ?? [];
       const index = next.get(resource) ?? 0;
-      const id = ids[index];
-      if (id === undefined) throw notAllocated(plan, att, label, ids);
+      const entry = entries[index];
+      if (entry === undefined)
+        throw notAllocated(
+          plan,
+          att,
+          label,
+          entries.map((e) => e.id),
+        );
       next.set(resource, index + 1);
-      att.deviceId = id;
-      att.configText = injectDeviceId(att.configText, id);
-      att.capabilityArgs = { ...att.capabilityArgs, deviceID: id };
+      att.deviceId = entry.id;
+      if (entry.dra)
+        att.draDevice = {
+          driver: entry.dra.driver,
+          pool: entry.dra.pool,
+          device: entry.dra.device,
+          claimNamespace: entry.dra.claim.namespace,
+          claimName: entry.dra.claim.name,
+        };
+      att.configText = injectDeviceId(att.configText, entry.id);
+      att.capabilityArgs = { ...att.capabilityArgs, deviceID: entry.id };
     }
   }
   if (!deps.deviceInfo) return;
@@ -86,6 +126,45 @@ export async function assignDevices(
     att.deviceInfoFile = join(deps.config.deviceInfoDir, 'cni', name);
     att.capabilityArgs = { ...att.capabilityArgs, [DEVICE_INFO_CAPABILITY]: att.deviceInfoFile };
   }
+}
+
+/** The devices of the pod's DRA claims that back attachments ([] without claims or a reader). */
+async function claimDevices(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  label: string,
+  first: PlannedAttachment,
+  claims: readonly string[],
+  signal?: AbortSignal,
+): Promise<DraDevice[]> {
+  if (!deps.draDevices || !plan.pod || claims.length === 0) return [];
+  let found: DraDevice[];
+  try {
+    found = await deps.draDevices.devicesFor({ ...plan.pod, claims }, signal);
+  } catch (err) {
+    throw new EngineError(
+      {
+        code: EngineErrorCode.DeviceLookupFailed,
+        pod: label,
+        network: first.network,
+        reason: `the network needs a device of resource "${first.resourceName}", and the pod's DRA claims cannot be read: ${describeCause(err)}`,
+        retryable: true,
+      },
+      { cause: err },
+    );
+  }
+  for (const d of found) {
+    const problem = deviceIdProblem(d.deviceId);
+    if (problem)
+      throw new EngineError({
+        code: EngineErrorCode.DeviceLookupFailed,
+        pod: label,
+        network: first.network,
+        reason: `device ${d.driver}/${d.pool}/${d.device} of ResourceClaim ${d.claim.namespace}/${d.claim.name} has a ${DRA_DEVICE_ID_ATTRIBUTE} that ${problem}; the DRA driver must publish printable IDs`,
+        cniCode: 7,
+      });
+  }
+  return found;
 }
 
 async function podDevices(
@@ -146,11 +225,11 @@ function notAllocated(
 ): EngineError {
   const resource = att.resourceName!;
   const need = plan.attachments.filter((a) => a.resourceName === resource);
-  const fix = `request it in a container's resources.limits ("${resource}": "${need.length}")`;
+  const fix = `request it in a container's resources.limits ("${resource}": "${need.length}"), or give the pod a DRA claim of devices whose ResourceSlice attribute ${DRA_RESOURCE_NAME_ATTRIBUTE} is "${resource}"`;
   const reason =
     ids.length === 0
-      ? `the NetworkAttachmentDefinition names resource "${resource}" (annotation ${RESOURCE_NAME_ANNOTATION}), but the kubelet allocated no device of it to this pod: ${fix}`
-      : `the pod selects ${need.length} networks of resource "${resource}" (${need.map((a) => a.network).join(', ')}), each needing its own device, but the kubelet allocated ${ids.length} (${ids.join(', ')}): ${fix}`;
+      ? `the NetworkAttachmentDefinition names resource "${resource}" (annotation ${RESOURCE_NAME_ANNOTATION}), but the kubelet and the pod's DRA claims allocated no device of it to this pod: ${fix}`
+      : `the pod selects ${need.length} networks of resource "${resource}" (${need.map((a) => a.network).join(', ')}), each needing its own device, but the kubelet and the pod's DRA claims allocated ${ids.length} (${ids.join(', ')}): ${fix}`;
   return new EngineError({
     code: EngineErrorCode.DeviceNotAllocated,
     pod: label,

@@ -22,6 +22,11 @@ export interface PlannedAttachment {
    * injected into `configText` and `capabilityArgs` (docs/devices.md): DEL needs no kubelet.
    */
   deviceId?: string;
+  /**
+   * When `deviceId` came from a DRA claim of the pod (docs/devices.md#dra-claims): that device,
+   * so that ADD writes the attachment into the claim's status.devices and DEL takes it back.
+   */
+  draDevice?: { driver: string; pool: string; device: string; claimNamespace: string; claimName: string };
   /** The CNI device-info file handed to the delegates (device-info spec §4.2, §5); removed at DEL. */
   deviceInfoFile?: string;
   /**

@@ -41,6 +41,20 @@ export function gatewaysFrom(result: CniResult | undefined, ifName: string): str
     .map((ip) => ip.gateway!);
 }
 
+/** The addresses (CIDR, as the delegate returned them) the result gives `ifName`. */
+export function cidrsFrom(result: CniResult | undefined, ifName: string): string[] {
+  const r = result
+    ? (convertResult(result, '1.1.0') as {
+        interfaces?: { name: string }[];
+        ips?: { address: string; interface?: number }[];
+      })
+    : undefined;
+  const idx = r?.interfaces?.findIndex((i) => i.name === ifName) ?? -1;
+  return (r?.ips ?? [])
+    .filter((ip) => ip.interface === undefined || ip.interface === idx)
+    .map((ip) => ip.address);
+}
+
 /**
  * network-status for a plan as ADD wrote it, from the result cache (no API read), with a drift
  * mark on the entries of each attachment in `marks` (by interface name). A result that is no

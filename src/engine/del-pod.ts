@@ -1,6 +1,7 @@
 import type { AttachmentPlan, PlannedAttachment } from './attachment-plan.ts';
 import type { CachedAttachment, EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
+import { clearClaimStatuses } from './claim-status.ts';
 import { resolvePod } from './lookup-pod.ts';
 import { planForRequest } from './plan-attachments.ts';
 import type { PodIdentity } from './pod-identity.ts';
@@ -73,6 +74,7 @@ export async function delPod(deps: EngineDeps, req: PodNetworkRequest, signal?: 
       reason: `DEL incomplete, will retry: ${failures.map((f) => `${f.network} (${f.ifName}): ${f.error}`).join('; ')}`,
       retryable: true,
     });
+  await clearClaimStatuses(deps, plan, signal);
   await deps.plans.delete(req.containerId);
 }
 

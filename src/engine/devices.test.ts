@@ -20,6 +20,8 @@ import { injectDeviceId } from './assign-devices.ts';
 import { rebuildNetworkStatus } from './attachment-status.ts';
 import type { NetworkConfigList } from '../cni/network-config.ts';
 import type { RuntimeConf } from '../cni/network-list-runner.ts';
+import { DraDeviceIndex } from '../k8s/dra.ts';
+import type { CachedClaim, CachedSlice, ClaimDeviceStatus, ClaimStatusWriter } from '../k8s/dra.ts';
 
 const NIC = 'vendor.example/nic';
 const RES = { 'k8s.v1.cni.cncf.io/resourceName': NIC };
@@ -369,5 +371,166 @@ describe('injectDeviceId', () => {
       pciBusID: 'id1',
       deviceID: 'id1',
     });
+  });
+});
+
+/** FAKE claim status writer: records each server-side apply (the API server's side is in test/cluster). */
+class RecordingClaimStatus implements ClaimStatusWriter {
+  applied: { claim: string; manager: string; devices: ClaimDeviceStatus[] }[] = [];
+  fail: Error | undefined;
+  async apply(
+    claim: { namespace: string; name: string },
+    manager: string,
+    devices: readonly ClaimDeviceStatus[],
+  ): Promise<void> {
+    this.applied.push({ claim: `${claim.namespace}/${claim.name}`, manager, devices: [...devices] });
+    if (this.fail) throw this.fail;
+  }
+}
+
+describe('DRA claims (docs/devices.md#dra-claims)', () => {
+  const slice: CachedSlice = {
+    name: 'node1-net',
+    driver: 'net.example.com',
+    pool: 'node1',
+    devices: [
+      { name: 'vf-1', resourceName: NIC, deviceId: '0000:18:02.1' },
+      { name: 'vf-0', resourceName: NIC, deviceId: '0000:18:02.0' },
+      // No contract attributes: a GPU in the same claim is not a network device.
+      { name: 'gpu-0' },
+    ],
+  };
+  const claim = (allocated: boolean): CachedClaim => ({
+    namespace: 'ns1',
+    name: 'pod-a-nics',
+    uid: 'claim-uid',
+    results: allocated
+      ? ['vf-1', 'vf-0', 'gpu-0'].map((device) => ({
+          request: 'nic',
+          driver: 'net.example.com',
+          pool: 'node1',
+          device,
+        }))
+      : undefined,
+  });
+
+  function draSetup(opts: { cached?: CachedClaim; live?: CachedClaim; enabled?: boolean } = {}) {
+    const s = setup('sriov-a, sriov-list');
+    s.cluster.addPod({
+      namespace: 'ns1',
+      name: 'pod-a',
+      uid: 'uid-1',
+      annotations: { 'k8s.v1.cni.cncf.io/networks': 'sriov-a, sriov-list' },
+      resourceClaims: ['pod-a-nics'],
+    });
+    const liveReads: string[] = [];
+    const claimStatus = new RecordingClaimStatus();
+    s.deps.draDevices = new DraDeviceIndex({
+      enabled: () => opts.enabled ?? true,
+      claim: (ns, name) =>
+        'cached' in opts ? opts.cached : ns === 'ns1' && name === 'pod-a-nics' ? claim(true) : undefined,
+      slices: () => [slice],
+      liveClaim: async (ns, name) => {
+        liveReads.push(`${ns}/${name}`);
+        return opts.live;
+      },
+    });
+    s.deps.claimStatus = claimStatus;
+    return { ...s, liveReads, claimStatus };
+  }
+
+  it("gives each attachment a device of the pod's claim, in allocation order, without asking the kubelet", async () => {
+    const { deps, lists, plans, podResources, claimStatus } = draSetup();
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(podResources.asked, [], 'the claims covered both attachments');
+    const [, a, list] = adds(lists);
+    assert.equal((a!.config['plugins'] as Record<string, unknown>[])[0]!['deviceID'], '0000:18:02.1');
+    assert.equal((list!.config['plugins'] as Record<string, unknown>[])[0]!['deviceID'], '0000:18:02.0');
+    const plan = (await plans.get('c1'))!;
+    assert.deepEqual(
+      plan.attachments.map((x) => [x.network, x.deviceId, x.draDevice?.device]),
+      [
+        ['kube-system/cluster-net', undefined, undefined],
+        ['ns1/sriov-a', '0000:18:02.1', 'vf-1'],
+        ['ns1/sriov-list', '0000:18:02.0', 'vf-0'],
+      ],
+    );
+    // One apply for the claim, under the pod's own field manager, with KEP-4817 networkData.
+    assert.deepEqual(claimStatus.applied, [
+      {
+        claim: 'ns1/pod-a-nics',
+        manager: 'multinet/uid-1',
+        devices: [
+          {
+            driver: 'net.example.com',
+            pool: 'node1',
+            device: 'vf-1',
+            interfaceName: 'net1',
+            ips: ['10.1.0.5/24'],
+            hardwareAddress: '02:00:00:00:00:01',
+            network: 'ns1/sriov-a',
+          },
+          {
+            driver: 'net.example.com',
+            pool: 'node1',
+            device: 'vf-0',
+            interfaceName: 'net2',
+            ips: ['10.1.0.5/24'],
+            hardwareAddress: '02:00:00:00:00:01',
+            network: 'ns1/sriov-list',
+          },
+        ],
+      },
+    ]);
+    // DEL takes the pod's entries back (an empty apply of the same manager), from the plan.
+    deps.draDevices = undefined;
+    await runPodNetworkRequest(deps, request('DEL'));
+    assert.deepEqual(claimStatus.applied.at(-1), {
+      claim: 'ns1/pod-a-nics',
+      manager: 'multinet/uid-1',
+      devices: [],
+    });
+  });
+
+  it('reads a claim live once when the cache does not hold it allocated yet', async () => {
+    const { deps, liveReads, podResources } = draSetup({ cached: claim(false), live: claim(true) });
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(liveReads, ['ns1/pod-a-nics']);
+    assert.deepEqual(podResources.asked, []);
+  });
+
+  it('an unallocated claim fails the ADD naming the claim; nothing attached', async () => {
+    const { deps, lists, plans } = draSetup({ cached: claim(false), live: claim(false) });
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      assert.ok(err instanceof EngineError);
+      assert.equal(err.code, 'DEVICE_LOOKUP_FAILED');
+      assert.match(err.message, /ResourceClaim ns1\/pod-a-nics is not allocated/);
+      assert.match(err.message, /network ns1\/sriov-a/);
+      return true;
+    });
+    assert.deepEqual(lists.calls, []);
+    assert.deepEqual(await plans.list(), []);
+  });
+
+  it('with the DRA caches off, the kubelet is asked as before', async () => {
+    const { deps, podResources, claimStatus } = draSetup({ enabled: false });
+    podResources.devices = { [NIC]: ['d1', 'd2'] };
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(podResources.asked, [{ namespace: 'ns1', name: 'pod-a' }]);
+    assert.deepEqual(claimStatus.applied, [], 'no DRA device, no claim write');
+  });
+
+  it('a failed claim write leaves the pod attached and says so in a Warning Event', async () => {
+    const { deps, cluster, claimStatus, plans } = draSetup();
+    claimStatus.fail = new Error('403 Forbidden');
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.ok(await plans.get('c1'), 'attached');
+    const ev = cluster.events.find((e) => e.reason === 'ClaimStatusFailed');
+    assert.ok(ev, 'a ClaimStatusFailed event');
+    assert.equal(ev.type, 'Warning');
+    assert.match(
+      ev.message,
+      /net1, net2 into status\.devices of ResourceClaim ns1\/pod-a-nics: 403 Forbidden/,
+    );
   });
 });

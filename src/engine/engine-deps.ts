@@ -3,6 +3,7 @@ import type { RuntimeConf } from '../cni/network-list-runner.ts';
 import type { CniResult } from '../cni/result.ts';
 import type { EngineOptions } from '../config/multinet-config.ts';
 import type { ClusterView } from '../k8s/cluster-view.ts';
+import type { ClaimStatusWriter, DraDeviceReader } from '../k8s/dra.ts';
 import type { PodResourcesReader } from '../k8s/pod-resources.ts';
 import type { DeviceInfo } from '../spec/device-info.ts';
 import type { PlanStore } from './attachment-plan.ts';
@@ -114,6 +115,13 @@ export interface EngineDeps {
    * NAD names a `k8s.v1.cni.cncf.io/resourceName`; never on DEL (the plan records the devices).
    */
   podResources?: PodResourcesReader;
+  /**
+   * Devices of the pod's DRA claims (the daemon's caches, docs/devices.md#dra-claims): asked
+   * before the kubelet, which is then asked only when the claims do not cover every attachment.
+   */
+  draDevices?: DraDeviceReader;
+  /** Writes attachments into their claims' status.devices (daemon only). */
+  claimStatus?: ClaimStatusWriter;
   deviceInfo?: DeviceInfoFiles;
   log: Logger;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

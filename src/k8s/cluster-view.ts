@@ -11,6 +11,12 @@ export interface PodInfo {
   annotations: Record<string, string>;
   /** The pod's NetworksReady condition as the API holds it (the daemon's pod cache keeps it). */
   networksReady?: NetworksReadyCondition;
+  /**
+   * The names of the pod's DRA ResourceClaims (docs/devices.md#dra-claims): those it names in
+   * `spec.resourceClaims[].resourceClaimName`, and those generated for it from a template
+   * (`status.resourceClaimStatuses[].resourceClaimName`). Absent when it has none.
+   */
+  resourceClaims?: string[];
 }
 
 /**

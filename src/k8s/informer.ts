@@ -17,6 +17,11 @@ export interface InformerOptions<T> {
   transform(obj: Record<string, unknown>): T;
   /** A 404 on the first list (the CRD is not installed) disables the informer instead of retrying. */
   optional?: boolean;
+  /**
+   * A 403 on the first list disables it too, with a warning (an optional feature whose RBAC the
+   * administrator did not grant must not keep the daemon unready).
+   */
+  optionalWhenForbidden?: boolean;
   log: Logger;
   pageSize?: number;
   /**
@@ -93,6 +98,10 @@ export class Informer<T> {
   get(namespace: string, name: string): T | undefined {
     return this.store.get(`${namespace}/${name}`);
   }
+  /** Every cached object (of the current list and the watch since). */
+  values(): IterableIterator<T> {
+    return this.store.values();
+  }
 
   /**
    * Calls `listener` for every object a list or watch event puts into the store, and for every
@@ -144,6 +153,20 @@ export class Informer<T> {
           this.opts.log.info(
             { resource: this.opts.resource },
             'resource not served by the API server; informer disabled',
+          );
+          this.disabledFlag = true;
+          this.markSynced();
+          return;
+        }
+        if (
+          err instanceof HttpStatusError &&
+          err.status === 403 &&
+          this.opts.optionalWhenForbidden &&
+          !this.syncedFlag
+        ) {
+          this.opts.log.warn(
+            { resource: this.opts.resource, err: err.message },
+            'not allowed to list this resource (RBAC); informer disabled',
           );
           this.disabledFlag = true;
           this.markSynced();

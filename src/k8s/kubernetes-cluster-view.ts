@@ -28,7 +28,28 @@ export function toPodInfo(obj: Record<string, unknown>): PodInfo {
   if (typeof spec['nodeName'] === 'string') info.nodeName = spec['nodeName'];
   const ready = networksReadyOf(obj['status']);
   if (ready) info.networksReady = ready;
+  const claims = resourceClaimNames(spec, obj['status']);
+  if (claims.length > 0) info.resourceClaims = claims;
   return info;
+}
+
+/** More claims than a pod may have (the API allows 32); the rest are ignored. */
+const MAX_POD_CLAIMS = 64;
+
+/** The pod's ResourceClaim names: named directly in its spec, or generated for it (status). */
+export function resourceClaimNames(spec: Record<string, unknown>, status: unknown): string[] {
+  const out = new Set<string>();
+  const take = (list: unknown) => {
+    if (!Array.isArray(list)) return;
+    for (const e of list as unknown[]) {
+      const name = (e as { resourceClaimName?: unknown } | null)?.resourceClaimName;
+      if (typeof name === 'string' && name.length > 0 && name.length <= 253 && out.size < MAX_POD_CLAIMS)
+        out.add(name);
+    }
+  };
+  take(spec['resourceClaims']);
+  take((status as { resourceClaimStatuses?: unknown } | null | undefined)?.resourceClaimStatuses);
+  return [...out];
 }
 
 /** Longest condition message kept from the API (ours are shorter; the cache stays small). */

@@ -35,3 +35,10 @@ export const LEGACY_NETWORK_PLURAL = 'networks';
 
 /** cniVersion the 2018 proof of concept wrote when it synthesised a config from `spec.plugin`. */
 export const LEGACY_PLUGIN_CNI_VERSION = '0.3.1';
+
+/**
+ * The ResourceSlice device attributes by which a DRA device backs a NAD attachment (Multus's
+ * contract, pkg/draclient): the NAD's resourceName, and the ID the delegate gets as `deviceID`.
+ */
+export const DRA_RESOURCE_NAME_ATTRIBUTE = 'k8s.cni.cncf.io/resourceName';
+export const DRA_DEVICE_ID_ATTRIBUTE = 'k8s.cni.cncf.io/deviceID';

@@ -15,6 +15,7 @@ import { installThick, MULTINET_NAMESPACE } from '../support/cluster-multinet.ts
 import { missingClusterPrerequisite } from './cluster-prerequisites.ts';
 import { run2018Scenario, type DeletedSandbox } from './scenario-2018.ts';
 import { runDevicePluginScenario } from './scenario-device-plugin.ts';
+import { runDraScenario } from './scenario-dra.ts';
 import { runHotplugScenario } from './scenario-hotplug.ts';
 import { runLateNadScenario } from './scenario-late-nad.ts';
 import { runModernScenario } from './scenario-modern.ts';
@@ -91,6 +92,10 @@ describe('a real two-node cluster', { skip: missing, timeout: 900_000 }, () => {
 
   it('9. hot-plug: kubectl annotate adds a macvlan to a running pod, a missing network fails alone, removing it detaches; eth0 serves throughout, nothing leaks', async (t) => {
     await runHotplugScenario(t, cluster);
+  });
+
+  it("10. DRA claims: the scheduler allocates a TypeScript DRA driver's devices to a pod's claim, each attachment gets one (deviceID), the claim's status.devices shows them, DEL gives them back", async (t) => {
+    await runDraScenario(t, cluster);
   });
 
   it("the host keeps its sysctls (the kubelet's three, ip_forward), eth0 and routes", async () => {

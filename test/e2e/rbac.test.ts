@@ -32,6 +32,25 @@ const ALLOWED: Access[] = [
   { verb: 'list', resource: 'networks', group: 'kubernetes.cni.cncf.io' },
   { verb: 'create', resource: 'events', namespace: NS },
   { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: NS },
+  { verb: 'get', resource: 'resourceclaims', group: 'resource.k8s.io', namespace: NS },
+  { verb: 'list', resource: 'resourceclaims', group: 'resource.k8s.io' },
+  { verb: 'watch', resource: 'resourceclaims', group: 'resource.k8s.io' },
+  { verb: 'list', resource: 'resourceslices', group: 'resource.k8s.io' },
+  { verb: 'watch', resource: 'resourceslices', group: 'resource.k8s.io' },
+  {
+    verb: 'patch',
+    resource: 'resourceclaims',
+    subresource: 'status',
+    group: 'resource.k8s.io',
+    namespace: NS,
+  },
+  {
+    verb: 'associated-node:patch',
+    resource: 'resourceclaims',
+    subresource: 'driver',
+    group: 'resource.k8s.io',
+    namespace: NS,
+  },
 ];
 
 const REFUSED: Access[] = [
@@ -63,6 +82,25 @@ const REFUSED: Access[] = [
   { verb: 'bind', resource: 'clusterroles', group: 'rbac.authorization.k8s.io' },
   { verb: 'update', resource: 'nodes' },
   { verb: 'get', resource: 'customresourcedefinitions', group: 'apiextensions.k8s.io' },
+  // DRA: reading claims, not writing them; only its own node's claims' status.devices.
+  { verb: 'update', resource: 'resourceclaims', group: 'resource.k8s.io', namespace: NS },
+  { verb: 'patch', resource: 'resourceclaims', group: 'resource.k8s.io', namespace: NS },
+  { verb: 'delete', resource: 'resourceclaims', group: 'resource.k8s.io', namespace: NS },
+  { verb: 'create', resource: 'resourceslices', group: 'resource.k8s.io' },
+  {
+    verb: 'arbitrary-node:patch',
+    resource: 'resourceclaims',
+    subresource: 'driver',
+    group: 'resource.k8s.io',
+    namespace: NS,
+  },
+  {
+    verb: 'patch',
+    resource: 'resourceclaims',
+    subresource: 'binding',
+    group: 'resource.k8s.io',
+    namespace: NS,
+  },
 ];
 
 const describeAccess = (a: Access): string =>
