@@ -23,6 +23,44 @@ function byClaim(plan: AttachmentPlan): Map<string, PlannedAttachment[]> {
 }
 
 /**
+ * How long a claim write may hold an ADD or a DEL: it is best effort, and DEL must not wait on an
+ * API server that is down (the client's own timeout is 30 s).
+ */
+const CLAIM_WRITE_TIMEOUT_MS = 5_000;
+
+/**
+ * Applies `devicesOf(attachments)` to each claim the plan's DRA-backed attachments use, under
+ * the pod's field manager, each write bounded by CLAIM_WRITE_TIMEOUT_MS; failures go to `failed`.
+ */
+async function applyPerClaim(
+  deps: EngineDeps,
+  plan: AttachmentPlan,
+  devicesOf: (atts: PlannedAttachment[]) => ClaimDeviceStatus[],
+  failed: (claim: string, atts: PlannedAttachment[], reason: string) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const writer = deps.claimStatus;
+  if (!writer || !plan.pod) return;
+  const manager = claimFieldManager(plan.pod.uid);
+  const bounded = AbortSignal.any([AbortSignal.timeout(CLAIM_WRITE_TIMEOUT_MS), ...(signal ? [signal] : [])]);
+  await Promise.all(
+    [...byClaim(plan)].map(async ([key, atts]) => {
+      const d0 = atts[0]!.draDevice!;
+      try {
+        await writer.apply(
+          { namespace: d0.claimNamespace, name: d0.claimName },
+          manager,
+          devicesOf(atts),
+          bounded,
+        );
+      } catch (err) {
+        await failed(key, atts, describeCause(err));
+      }
+    }),
+  );
+}
+
+/**
  * After a successful ADD: each attachment backed by a DRA device goes into its claim's
  * status.devices (KEP-4817 networkData), one server-side apply per claim under the pod's own
  * field manager. Best effort: the pod is attached whatever the claim says; a failure is logged
@@ -35,74 +73,49 @@ export async function writeClaimStatuses(
   statuses: readonly NetworkStatus[],
   signal?: AbortSignal,
 ): Promise<void> {
-  const writer = deps.claimStatus;
-  if (!writer || !plan.pod) return;
   const pod = plan.pod;
-  await Promise.all(
-    [...byClaim(plan)].map(async ([, atts]) => {
-      const d0 = atts[0]!.draDevice!;
-      const claim = { namespace: d0.claimNamespace, name: d0.claimName };
-      const devices: ClaimDeviceStatus[] = atts.map((att) => {
-        const s = statuses.find((x) => x.interface === att.ifName);
+  await applyPerClaim(
+    deps,
+    plan,
+    (atts) =>
+      atts.map((att) => {
+        const mac = statuses.find((x) => x.interface === att.ifName)?.mac;
         return {
           driver: att.draDevice!.driver,
           pool: att.draDevice!.pool,
           device: att.draDevice!.device,
           interfaceName: att.ifName,
           ips: cidrsFrom(results.get(att), att.ifName),
-          ...(s?.mac ? { hardwareAddress: s.mac } : {}),
+          ...(mac ? { hardwareAddress: mac } : {}),
           network: att.network,
         };
-      });
-      try {
-        await writer.apply(claim, claimFieldManager(pod.uid), devices, signal);
-      } catch (err) {
-        const reason = describeCause(err);
-        deps.log.warn(
-          { pod: `${pod.namespace}/${pod.name}`, claim: `${claim.namespace}/${claim.name}`, err: reason },
-          'cannot write the attachments into the ResourceClaim status',
-        );
-        await deps.cluster
-          ?.recordEvent(
-            pod,
-            'Warning',
-            'ClaimStatusFailed',
-            `cannot write ${atts.map((a) => a.ifName).join(', ')} into status.devices of ResourceClaim ${claim.namespace}/${claim.name}: ${reason}`.slice(
-              0,
-              1024,
-            ),
-          )
-          .catch(() => undefined);
-      }
-    }),
+      }),
+    async (claim, atts, reason) => {
+      deps.log.warn(
+        { pod: `${pod!.namespace}/${pod!.name}`, claim, err: reason },
+        'cannot write the attachments into the ResourceClaim status',
+      );
+      const message = `cannot write ${atts.map((a) => a.ifName).join(', ')} into status.devices of ResourceClaim ${claim}: ${reason}`;
+      await deps.cluster
+        ?.recordEvent(pod!, 'Warning', 'ClaimStatusFailed', message.slice(0, 1024))
+        .catch(() => undefined);
+    },
+    signal,
   );
 }
 
-/** DEL: the pod's entries leave its claims (a claim already gone is fine). Best effort. */
+/** DEL: the pod's entries leave its claims (a claim already gone is fine). Best effort, bounded. */
 export async function clearClaimStatuses(
   deps: EngineDeps,
   plan: AttachmentPlan,
   signal?: AbortSignal,
 ): Promise<void> {
-  const writer = deps.claimStatus;
-  if (!writer || !plan.pod) return;
-  const pod = plan.pod;
-  await Promise.all(
-    [...byClaim(plan)].map(async ([key, atts]) => {
-      const d0 = atts[0]!.draDevice!;
-      try {
-        await writer.apply(
-          { namespace: d0.claimNamespace, name: d0.claimName },
-          claimFieldManager(pod.uid),
-          [],
-          signal,
-        );
-      } catch (err) {
-        deps.log.warn(
-          { claim: key, err: describeCause(err) },
-          'cannot remove the pod from the ResourceClaim status',
-        );
-      }
-    }),
+  await applyPerClaim(
+    deps,
+    plan,
+    () => [],
+    async (claim, _atts, reason) =>
+      deps.log.warn({ claim, err: reason }, 'cannot remove the pod from the ResourceClaim status'),
+    signal,
   );
 }

@@ -170,6 +170,39 @@ describe('Informer', () => {
     assert.equal(inf.synced, true);
   });
 
+  it('a 403 disables an informer marked optionalWhenForbidden (DRA without its RBAC), and only that one', async () => {
+    const forbidden = () => ({ status: 403, body: '{"message":"resourceclaims is forbidden"}' });
+    const c = new FakeWatchClient();
+    c.lists.push(forbidden());
+    const inf = new Informer(c, {
+      resource: 'resourceclaims',
+      path: '/apis/resource.k8s.io/v1/resourceclaims',
+      transform: (o) => o,
+      optional: true,
+      optionalWhenForbidden: true,
+      log: silentLogger,
+    });
+    await inf.start(new AbortController().signal);
+    assert.equal(inf.disabled, true);
+    assert.equal(inf.synced, true, 'readiness does not wait for it');
+
+    // Without the flag a 403 is an error to retry: the informer stays unsynced.
+    const c2 = new FakeWatchClient();
+    c2.lists.push(forbidden());
+    const stop = new AbortController();
+    const strict = new Informer(c2, {
+      resource: 'pods',
+      path: '/api/v1/pods',
+      transform: (o) => o,
+      optional: true,
+      log: silentLogger,
+      sleep: async () => stop.abort(),
+    });
+    await strict.start(stop.signal);
+    assert.equal(strict.disabled, false);
+    assert.equal(strict.synced, false);
+  });
+
   it('a watch the server ends at once with no event backs off instead of re-watching in a loop', async () => {
     const c = new FakeWatchClient();
     const sleeps: number[] = [];
