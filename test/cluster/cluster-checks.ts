@@ -3,13 +3,14 @@
  * files, host-local reservations, libcni's and multinet's caches) and its links, sandboxes through
  * the node's containerd, and multinet's per-request log lines (`CNI request done`).
  */
-import { readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../support/cluster.ts';
 import type { ClusterNode } from '../support/cluster-node.ts';
 import { MULTINET_NAMESPACE, multinetPodOn } from '../support/cluster-multinet.ts';
 import type { IpLink } from '../support/netns.ts';
+import { REPO_ROOT } from '../support/control-plane.ts';
 
 export async function waitUntil<T>(
   what: string,
@@ -157,3 +158,64 @@ export const NODE_DIRS = (node: ClusterNode): Record<string, string> => ({
   cni: node.hostPath('/var/lib/cni'),
   conf: join(node.hostPath('/etc/cni/net.d')),
 });
+
+export interface EventView {
+  type: string;
+  reason: string;
+  message: string;
+}
+
+/** The Events about pod `name` in `default`. */
+export async function podEvents(cluster: Cluster, name: string): Promise<EventView[]> {
+  const out = await cluster.kubectl([
+    'get',
+    'events',
+    '-n',
+    'default',
+    '--field-selector',
+    `involvedObject.kind=Pod,involvedObject.name=${name}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(out) as { items: EventView[] }).items;
+}
+
+/**
+ * A NAD `default/<name>`: macvlan (bridge) on the node's "eth0" (the node namespace's own link,
+ * never the machine's) with host-local addresses `rangeStart`-`rangeEnd` of the 2018 LAN,
+ * 192.168.1.0/24: each scenario takes its own range, so reservations never collide.
+ */
+export function lanMacvlanNad(name: string, rangeStart: string, rangeEnd: string): object {
+  return {
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      config: JSON.stringify({
+        cniVersion: '1.0.0',
+        type: 'macvlan',
+        master: 'eth0',
+        mode: 'bridge',
+        ipam: { type: 'host-local', ranges: [[{ subnet: '192.168.1.0/24', rangeStart, rangeEnd }]] },
+      }),
+    },
+  };
+}
+
+/** Veth pairs `<id>`/`<id>p` in the node's network namespace, `<id>` up: the devices of the device tests. */
+export async function addVethDevices(node: ClusterNode, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    await node.exec(['ip', 'link', 'add', id, 'type', 'veth', 'peer', 'name', `${id}p`]);
+    await node.exec(['ip', 'link', 'set', id, 'up']);
+  }
+}
+
+/** The recording wrapper (test/support/recording-plugins) in the node's CNI bin dir, and `recordDir`. */
+export async function installRecordingWrapper(node: ClusterNode, recordDir: string): Promise<void> {
+  const bin = node.hostPath('/opt/cni/bin');
+  for (const f of RECORDING_WRAPPER_FILES)
+    await copyFile(join(REPO_ROOT, 'test/support/recording-plugins', f), join(bin, f));
+  await mkdir(node.hostPath(recordDir), { recursive: true });
+}
+
+export const RECORDING_WRAPPER_FILES = ['recording-wrapper', 'recording-wrapper.mjs'];

@@ -12,17 +12,26 @@
  * with DEVICE_NOT_ALLOCATED naming the resource and the network, and nothing is attached.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { NETWORK_STATUS_ANNOTATION } from '../../src/spec/well-known.ts';
 import type { Cluster } from '../support/cluster.ts';
 import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
-import { REPO_ROOT } from '../support/control-plane.ts';
 import { ALLOCATED_ENV, syntheticPciAddress, TsDevicePlugin } from '../support/device-plugin.ts';
 import type { IpLink } from '../support/netns.ts';
-import { getPod, nodeLeftovers, waitGone, waitRunning, waitUntil } from './cluster-checks.ts';
+import {
+  addVethDevices,
+  getPod,
+  installRecordingWrapper,
+  nodeLeftovers,
+  podEvents,
+  RECORDING_WRAPPER_FILES,
+  waitGone,
+  waitRunning,
+  waitUntil,
+} from './cluster-checks.ts';
 
 const RESOURCE = 'multinet.test/veth';
 const DEVICES = ['dpv0', 'dpv1'];
@@ -36,12 +45,6 @@ interface Recorded {
   containerId: string;
   ifName: string;
   received: Record<string, unknown> & { runtimeConfig?: Record<string, unknown> };
-}
-
-interface EventView {
-  reason: string;
-  message: string;
-  type: string;
 }
 
 const wrapped = (delegate: string, extra: Record<string, unknown> = {}) => ({
@@ -79,20 +82,6 @@ function pod(name: string, node: string, networks: string, devices: number): obj
   };
 }
 
-async function podEvents(cluster: Cluster, name: string): Promise<EventView[]> {
-  const out = await cluster.kubectl([
-    'get',
-    'events',
-    '-n',
-    'default',
-    '--field-selector',
-    `involvedObject.kind=Pod,involvedObject.name=${name}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(out) as { items: EventView[] }).items;
-}
-
 export async function runDevicePluginScenario(t: TestContext, cluster: Cluster): Promise<void> {
   const node = cluster.nodes[0]!;
   const nodeLinks = async () =>
@@ -113,20 +102,14 @@ export async function runDevicePluginScenario(t: TestContext, cluster: Cluster):
     await started.plugin?.stop();
     for (const id of DEVICES) await node.exec(['ip', 'link', 'del', id]).catch(() => undefined);
     await rm(node.hostPath(RECORD_DIR), { recursive: true, force: true });
-    for (const f of ['recording-wrapper', 'recording-wrapper.mjs'])
+    for (const f of RECORDING_WRAPPER_FILES)
       await rm(join(node.hostPath('/opt/cni/bin'), f), { force: true });
   });
 
   // The devices: veth ends in the node's network namespace (their peers stay there).
-  for (const id of DEVICES) {
-    await node.exec(['ip', 'link', 'add', id, 'type', 'veth', 'peer', 'name', `${id}p`]);
-    await node.exec(['ip', 'link', 'set', id, 'up']);
-  }
+  await addVethDevices(node, DEVICES);
   // The recording wrapper in the node's CNI bin dir (the DaemonSet mounts it, root-owned).
-  const bin = node.hostPath('/opt/cni/bin');
-  for (const f of ['recording-wrapper', 'recording-wrapper.mjs'])
-    await copyFile(join(REPO_ROOT, 'test/support/recording-plugins', f), join(bin, f));
-  await mkdir(node.hostPath(RECORD_DIR), { recursive: true });
+  await installRecordingWrapper(node, RECORD_DIR);
 
   const plugin = (started.plugin = await TsDevicePlugin.start({
     resourceName: RESOURCE,

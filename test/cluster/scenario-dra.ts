@@ -13,17 +13,23 @@
  * the node; the kubelet unprepares the claim; nothing is left.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { NETWORK_STATUS_ANNOTATION } from '../../src/spec/well-known.ts';
 import type { Cluster } from '../support/cluster.ts';
 import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
-import { REPO_ROOT } from '../support/control-plane.ts';
 import { TsDraDriver } from '../support/dra-driver.ts';
 import type { IpLink } from '../support/netns.ts';
-import { getPod, nodeLeftovers, waitGone, waitRunning, waitUntil } from './cluster-checks.ts';
+import {
+  addVethDevices,
+  getPod,
+  installRecordingWrapper,
+  nodeLeftovers,
+  waitGone,
+  waitRunning,
+  waitUntil,
+} from './cluster-checks.ts';
 
 const DRIVER = 'dra.multinet.test';
 const RESOURCE = 'dra.multinet.test/veth';
@@ -94,14 +100,8 @@ export async function runDraScenario(t: TestContext, cluster: Cluster): Promise<
     await rm(node.hostPath(RECORD), { force: true });
   });
 
-  for (const id of DEVICES) {
-    await node.exec(['ip', 'link', 'add', id, 'type', 'veth', 'peer', 'name', `${id}p`]);
-    await node.exec(['ip', 'link', 'set', id, 'up']);
-  }
-  const bin = node.hostPath('/opt/cni/bin');
-  for (const f of ['recording-wrapper', 'recording-wrapper.mjs'])
-    await copyFile(join(REPO_ROOT, 'test/support/recording-plugins', f), join(bin, f));
-  await mkdir(node.hostPath(RECORD_DIR), { recursive: true });
+  await addVethDevices(node, DEVICES);
+  await installRecordingWrapper(node, RECORD_DIR);
 
   const driver = (started.driver = await TsDraDriver.start({
     driver: DRIVER,

@@ -24,6 +24,8 @@ import { MULTINET_NAMESPACE } from '../support/cluster-multinet.ts';
 import {
   getPod,
   ipv4Of,
+  lanMacvlanNad,
+  podEvents,
   nodeLeftovers,
   podLinks,
   waitGone,
@@ -34,43 +36,7 @@ import {
 const NETWORKS = 'k8s.v1.cni.cncf.io/networks';
 const CONFIG_MAP = 'multinet-daemon-config';
 
-const NAD = {
-  apiVersion: 'k8s.cni.cncf.io/v1',
-  kind: 'NetworkAttachmentDefinition',
-  metadata: { name: 'hot-lan', namespace: 'default' },
-  spec: {
-    config: JSON.stringify({
-      cniVersion: '1.0.0',
-      type: 'macvlan',
-      master: 'eth0',
-      mode: 'bridge',
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: '192.168.1.0/24', rangeStart: '192.168.1.120', rangeEnd: '192.168.1.129' }]],
-      },
-    }),
-  },
-};
-
-interface EventView {
-  type: string;
-  reason: string;
-  message: string;
-}
-
-async function podEvents(cluster: Cluster, pod: string): Promise<EventView[]> {
-  const out = await cluster.kubectl([
-    'get',
-    'events',
-    '-n',
-    'default',
-    '--field-selector',
-    `involvedObject.kind=Pod,involvedObject.name=${pod}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(out) as { items: EventView[] }).items;
-}
+const NAD = lanMacvlanNad('hot-lan', '192.168.1.120', '192.168.1.129');
 
 async function networksReady(
   cluster: Cluster,

@@ -12,47 +12,18 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { Cluster } from '../support/cluster.ts';
 import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
-import { ipv4Of, nodeLeftovers, podLinks, waitGone, waitRunning, waitUntil } from './cluster-checks.ts';
+import {
+  ipv4Of,
+  lanMacvlanNad,
+  nodeLeftovers,
+  podEvents,
+  podLinks,
+  waitGone,
+  waitRunning,
+  waitUntil,
+} from './cluster-checks.ts';
 
-interface EventView {
-  type: string;
-  reason: string;
-  message: string;
-  source?: { component?: string };
-  reportingComponent?: string;
-}
-
-async function podEvents(cluster: Cluster, pod: string): Promise<EventView[]> {
-  const out = await cluster.kubectl([
-    'get',
-    'events',
-    '-n',
-    'default',
-    '--field-selector',
-    `involvedObject.kind=Pod,involvedObject.name=${pod}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(out) as { items: EventView[] }).items;
-}
-
-const NAD = {
-  apiVersion: 'k8s.cni.cncf.io/v1',
-  kind: 'NetworkAttachmentDefinition',
-  metadata: { name: 'late-net', namespace: 'default' },
-  spec: {
-    config: JSON.stringify({
-      cniVersion: '1.0.0',
-      type: 'macvlan',
-      master: 'eth0',
-      mode: 'bridge',
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: '192.168.1.0/24', rangeStart: '192.168.1.240', rangeEnd: '192.168.1.249' }]],
-      },
-    }),
-  },
-};
+const NAD = lanMacvlanNad('late-net', '192.168.1.240', '192.168.1.249');
 
 async function conditions(
   cluster: Cluster,
