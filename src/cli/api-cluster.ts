@@ -12,7 +12,7 @@ import { KubernetesClusterView } from '../k8s/kubernetes-cluster-view.ts';
 export async function withApiCluster<T>(
   kubeconfig: string,
   env: Record<string, string | undefined>,
-  fn: (cluster: ClusterView, server: string) => Promise<T>,
+  fn: (cluster: ClusterView, server: string, client: KubeRestClient) => Promise<T>,
 ): Promise<T> {
   const conn = parseKubeconfig(readFileSync(kubeconfig, 'utf8'), kubeconfig, (p) => readFileSync(p));
   if (conn.exec)
@@ -21,7 +21,7 @@ export async function withApiCluster<T>(
     );
   const client = new KubeRestClient(conn, { timeoutMs: 30_000 });
   try {
-    return await fn(new KubernetesClusterView(client, { component: 'multinet-cli' }), conn.server);
+    return await fn(new KubernetesClusterView(client, { component: 'multinet-cli' }), conn.server, client);
   } finally {
     client.close();
   }

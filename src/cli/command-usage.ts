@@ -21,8 +21,8 @@ problem; "warning:" lines do not change the exit code. Exit code 1 when a proble
   --config FILE            multinet's config (daemon config, thin conflist or plugin object):
                            also report what its tenantPolicy would refuse (docs/security.md)
 `,
-  explain: `usage: multinet explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
-       multinet explain NAMESPACE/POD [--kubeconfig FILE] [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [-o json]
+  explain: `usage: multinet explain --pod POD.yaml --nads FILE|DIR... [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [--pod-resources SOCKET] [-o json]
+       multinet explain NAMESPACE/POD [--kubeconfig FILE] [--default-network FILE|NAD] [--ifname NAME] [--config FILE] [--pod-resources SOCKET] [-o json]
 
 Prints the attachment plan for a pod and the config each delegate would receive, without
 running anything: for a Pod manifest against NAD manifests, or for a pod in the API server
@@ -34,6 +34,8 @@ against the NetworkAttachmentDefinitions there now (the plan ADD would run now).
   --default-network REF    a CNI config file or a NAD (namespace/name) for eth0
   --ifname NAME            the runtime's interface name (default eth0)
   --config FILE            multinet's config: mark what its tenantPolicy would refuse (exit code 1)
+  --pod-resources SOCKET   the kubelet's PodResources socket on the pod's node, for device-plugin devices
+                           (/var/lib/kubelet/pod-resources/kubelet.sock); DRA claims are read without it
   -o json                  JSON output
 `,
   install: `usage: multinet install --type thick|thin --bin-dir DIR [options]

@@ -203,3 +203,178 @@ describe('explain', () => {
     assert.match(stderr, /cannot read \.\/team-a\/web\.yaml: no such file or directory/);
   });
 });
+
+describe('explain: the device each attachment would get', () => {
+  const sriovNad = (name: string) => ({
+    ...nad(name, { cniVersion: '1.0.0', type: 'host-device' }),
+    metadata: {
+      name,
+      namespace: 'team-a',
+      annotations: { 'k8s.v1.cni.cncf.io/resourceName': 'vendor.example/nic' },
+    },
+  });
+  const claim = {
+    apiVersion: 'resource.k8s.io/v1',
+    kind: 'ResourceClaim',
+    metadata: { name: 'web-nics', namespace: 'team-a' },
+    status: {
+      allocation: {
+        devices: {
+          results: [
+            { request: 'nic', driver: 'nic.example', pool: 'node-1', device: 'dev-a' },
+            { request: 'nic', driver: 'nic.example', pool: 'node-1', device: 'dev-b' },
+          ],
+        },
+      },
+    },
+  };
+  const sliceDevice = (name: string, id: string) => ({
+    name,
+    attributes: {
+      'k8s.cni.cncf.io/resourceName': { string: 'vendor.example/nic' },
+      'k8s.cni.cncf.io/deviceID': { string: id },
+    },
+  });
+  const slice = (nodeName: string, ids: [string, string]) => ({
+    apiVersion: 'resource.k8s.io/v1',
+    kind: 'ResourceSlice',
+    metadata: { name: `${nodeName}-nics` },
+    spec: {
+      driver: 'nic.example',
+      nodeName,
+      pool: { name: 'node-1', generation: 1, resourceSliceCount: 1 },
+      devices: [sliceDevice('dev-a', ids[0]), sliceDevice('dev-b', ids[1])],
+    },
+  });
+  const devicePod = (claims: boolean) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'web',
+      namespace: 'team-a',
+      annotations: { 'k8s.v1.cni.cncf.io/networks': 'fast,fast@fast2' },
+    },
+    spec: {
+      nodeName: 'node-1',
+      ...(claims ? { resourceClaims: [{ name: 'nics', resourceClaimName: 'web-nics' }] } : {}),
+    },
+  });
+
+  it("gives each attachment its own device of the pod's DRA claim, read from the manifests", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mn-explain-dra-'));
+    try {
+      const podFile = join(dir, 'pod.json');
+      const nadFile = join(dir, 'objects.json');
+      await writeFile(podFile, JSON.stringify(devicePod(true)));
+      // A slice of another node with the same pool and device names must not be used.
+      const docs = [
+        sriovNad('fast'),
+        claim,
+        slice('node-2', ['wrong-a', 'wrong-b']),
+        slice('node-1', ['nic-a', 'nic-b']),
+      ];
+      await writeFile(nadFile, docs.map((d) => JSON.stringify(d)).join('\n---\n'));
+      let stdout = '';
+      let stderr = '';
+      const io = {
+        stdout: (s: string) => (stdout += s),
+        stderr: (s: string) => (stderr += s),
+        env: {},
+        isTty: false,
+      };
+      assert.equal(
+        await runCli(['explain', '--pod', podFile, '--nads', nadFile, '-o', 'json'], io),
+        0,
+        stderr,
+      );
+      const { attachments } = JSON.parse(stdout) as {
+        attachments: {
+          interface: string;
+          device?: { id: string; from: string };
+          config: Record<string, unknown>[];
+        }[];
+      };
+      assert.deepEqual(
+        attachments.slice(1).map((a) => [a.interface, a.device?.id, a.device?.from]),
+        [
+          ['net1', 'nic-a', 'DRA claim team-a/web-nics: nic.example/node-1/dev-a'],
+          ['fast2', 'nic-b', 'DRA claim team-a/web-nics: nic.example/node-1/dev-b'],
+        ],
+      );
+      // The config shown is what the delegate gets: deviceID injected, as at ADD.
+      assert.equal(attachments[1]!.config[0]!['deviceID'], 'nic-a');
+      assert.equal(attachments[2]!.config[0]!['deviceID'], 'nic-b');
+      stdout = '';
+      assert.equal(await runCli(['explain', '--pod', podFile, '--nads', nadFile], io), 0, stderr);
+      assert.match(stdout, /INTERFACE\s+NETWORK\s+DEFAULT\s+DEVICE\s+PLUGINS/);
+      assert.match(stdout, /fast2\s+team-a\/fast\s+no\s+nic-b\s+host-device/);
+      assert.match(
+        stdout,
+        /device of net1 \(team-a\/fast, resource vendor\.example\/nic\): nic-a, allocated by DRA claim/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads device-plugin devices from the kubelet only when given one, and says so when not', async () => {
+    const objects = [sriovNad('fast')];
+    const unknown = await explainPod({ pod: devicePod(false), objects, confs: new FileConfSource() });
+    assert.equal(unknown[1]!.device, undefined);
+    assert.match(unknown[1]!.deviceUnknown ?? '', /--pod-resources SOCKET/);
+    assert.equal(unknown[1]!.refused, undefined, 'an unknown device is not a refusal');
+    assert.match(formatExplanation(unknown), /net1\s+team-a\/fast\s+no\s+\(unknown\)\s+host-device/);
+    const asked: string[] = [];
+    // FAKE kubelet PodResources reader: the real client is tested against a gRPC server elsewhere.
+    const kubelet = {
+      podDevices: async (p: { namespace: string; name: string }) => {
+        asked.push(`${p.namespace}/${p.name}`);
+        return new Map([['vendor.example/nic', ['0000:3b:00.2', '0000:3b:00.3']]]);
+      },
+    };
+    const known = await explainPod({
+      pod: devicePod(false),
+      objects,
+      confs: new FileConfSource(),
+      podResources: kubelet,
+    });
+    assert.deepEqual(asked, ['team-a/web'], 'one kubelet call for the pod');
+    assert.deepEqual(
+      known.slice(1).map((a) => [a.device?.id, a.device?.from]),
+      [
+        ['0000:3b:00.2', 'the kubelet (device plugin)'],
+        ['0000:3b:00.3', 'the kubelet (device plugin)'],
+      ],
+    );
+  });
+
+  it('marks what ADD would refuse: fewer devices than attachments of the resource', async () => {
+    const kubelet = { podDevices: async () => new Map([['vendor.example/nic', ['0000:3b:00.2']]]) };
+    const out = await explainPod({
+      pod: devicePod(false),
+      objects: [sriovNad('fast')],
+      confs: new FileConfSource(),
+      podResources: kubelet,
+    });
+    assert.equal(out[1]!.device?.id, '0000:3b:00.2');
+    assert.equal(out[2]!.device, undefined);
+    assert.match(out[2]!.refused ?? '', /selects 2 networks of resource "vendor\.example\/nic".*allocated 1/);
+    assert.match(formatExplanation(out), /REFUSED fast2 \(team-a\/fast\)/);
+  });
+
+  it('leaves the device unknown when the claim is not allocated yet (ADD would retry)', async () => {
+    const pending = { ...claim, status: {} };
+    const out = await explainPod({
+      pod: devicePod(true),
+      objects: [sriovNad('fast'), pending, slice('node-1', ['nic-a', 'nic-b'])],
+      confs: new FileConfSource(),
+      draSources: (await import('./explain-devices.ts')).manifestDraSources([
+        pending,
+        slice('node-1', ['nic-a', 'nic-b']),
+      ]),
+    });
+    assert.equal(out[1]!.device, undefined);
+    assert.match(out[1]!.deviceUnknown ?? '', /ResourceClaim team-a\/web-nics is not allocated/);
+    assert.equal(out[1]!.refused, undefined);
+  });
+});

@@ -150,6 +150,7 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       ifname: { type: 'string' },
       config: { type: 'string' },
       kubeconfig: { type: 'string' },
+      'pod-resources': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -159,6 +160,7 @@ async function explain(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const { explainClusterPod, explainPod, formatExplanation } = await import('./explain-command.ts');
+  const devices = await import('./explain-devices.ts');
   try {
     const def = values['default-network'];
     const opts = {
@@ -171,6 +173,9 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       ...(values.ifname ? { runtimeIfName: values.ifname } : {}),
       ...(values.config ? { options: await readOptions(values.config) } : {}),
       confs: new FileConfSource(),
+      ...(values['pod-resources']
+        ? { podResources: await devices.kubeletPodResources(absolute(values['pod-resources'])) }
+        : {}),
     };
     let attachments;
     if (isLivePodRef(target)) {
@@ -185,8 +190,13 @@ async function explain(args: string[], io: CliIo): Promise<number> {
         );
       const [namespace, name] = target.split('/') as [string, string];
       const { withApiCluster } = await import('./api-cluster.ts');
-      attachments = await withApiCluster(kubeconfig, io.env, (cluster, server) =>
-        explainClusterPod(cluster, { namespace, name }, opts, `the API server ${server}`),
+      attachments = await withApiCluster(kubeconfig, io.env, (cluster, server, client) =>
+        explainClusterPod(
+          cluster,
+          { namespace, name },
+          { ...opts, draSources: devices.apiDraSources(client) },
+          `the API server ${server}`,
+        ),
       );
     } else {
       const [podFile] = await readManifestFiles([target]);
@@ -195,7 +205,12 @@ async function explain(args: string[], io: CliIo): Promise<number> {
       const objects = [];
       for (const f of await readManifestFiles(values.nads ?? []))
         objects.push(...parseManifestDocuments(f.content, f.path));
-      attachments = await explainPod({ pod: pods[0]!, objects, ...opts });
+      attachments = await explainPod({
+        pod: pods[0]!,
+        objects,
+        ...opts,
+        draSources: devices.manifestDraSources(objects),
+      });
     }
     if (values.output === 'json') io.stdout(`${JSON.stringify({ attachments }, null, 2)}\n`);
     else io.stdout(formatExplanation(attachments));

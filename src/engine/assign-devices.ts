@@ -63,7 +63,7 @@ export function declaresCapability(configText: string, capability: string): bool
  *   own CNI device-info file (device-info spec §4.2, §5.1.1).
  */
 export async function assignDevices(
-  deps: EngineDeps,
+  deps: Pick<EngineDeps, 'config' | 'draDevices' | 'podResources' | 'deviceInfo'>,
   plan: AttachmentPlan,
   label: string,
   signal?: AbortSignal,
@@ -130,7 +130,7 @@ export async function assignDevices(
 
 /** The devices of the pod's DRA claims that back attachments ([] without claims or a reader). */
 async function claimDevices(
-  deps: EngineDeps,
+  deps: Pick<EngineDeps, 'draDevices' | 'podResources'>,
   plan: AttachmentPlan,
   label: string,
   first: PlannedAttachment,
@@ -168,7 +168,7 @@ async function claimDevices(
 }
 
 async function podDevices(
-  deps: EngineDeps,
+  deps: Pick<EngineDeps, 'draDevices' | 'podResources'>,
   plan: AttachmentPlan,
   label: string,
   first: PlannedAttachment,

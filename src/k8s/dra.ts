@@ -198,6 +198,51 @@ export class DraDeviceIndex implements DraDeviceReader {
   }
 }
 
+/**
+ * Sources over fixed lists (`multinet explain`: manifests, or what one API read returned), with
+ * no cache to miss: a claim not in `claims` is read through `liveClaim` when given.
+ */
+export function fixedDraSources(
+  claims: readonly CachedClaim[],
+  slices: readonly CachedSlice[],
+  liveClaim?: DraSources['liveClaim'],
+): DraSources {
+  const claim = (namespace: string, name: string) =>
+    claims.find((c) => c.namespace === namespace && c.name === name);
+  return {
+    enabled: () => true,
+    claim,
+    slices: () => slices,
+    // Nothing newer to read: the fixed claim as it is (not allocated), or none.
+    liveClaim: liveClaim ?? ((namespace, name) => Promise.resolve(claim(namespace, name))),
+  };
+}
+
+/** This node's ResourceSlices, read once from the API server (`multinet explain` on a live pod). */
+export async function listNodeSlices(
+  client: Pick<KubeRestClient, 'request'>,
+  nodeName: string,
+  signal?: AbortSignal,
+): Promise<CachedSlice[]> {
+  const path = `${RESOURCE_SLICES_PATH}?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`;
+  const res = await client.request('GET', path, undefined, undefined, signal).catch((err: unknown) => {
+    throw new ClusterUnavailableError(
+      `LIST ResourceSlices of node ${nodeName}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
+  // No resource.k8s.io/v1 on this cluster: no slices, so no DRA devices.
+  if (res.status === 404) return [];
+  if (res.status < 200 || res.status >= 300)
+    throw new Error(`LIST ResourceSlices of node ${nodeName}: ${apiErrorMessage(res)}`);
+  const items = (JSON.parse(res.body) as { items?: unknown }).items;
+  return Array.isArray(items)
+    ? items.map((o) =>
+        toCachedSlice(typeof o === 'object' && o !== null ? (o as Record<string, unknown>) : {}),
+      )
+    : [];
+}
+
 /** A claim read from the API server (the cache missed it). */
 export async function getClaim(
   client: Pick<KubeRestClient, 'request'>,

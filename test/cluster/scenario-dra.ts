@@ -15,6 +15,8 @@
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
+import type { ExplainedAttachment } from '../../src/cli/explain-command.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { NETWORK_STATUS_ANNOTATION } from '../../src/spec/well-known.ts';
 import type { Cluster } from '../support/cluster.ts';
@@ -227,6 +229,30 @@ export async function runDraScenario(t: TestContext, cluster: Cluster): Promise<
       [DRIVER, node.name, order[0], 'net1', macOf('net1'), ['Ready=True']],
       [DRIVER, node.name, order[1], 'net2', macOf('net2'), ['Ready=True']],
     ],
+  );
+
+  // `multinet explain` on the live pod names the same devices, read from the API server.
+  let explained = '';
+  const io = {
+    stdout: (x: string) => (explained += x),
+    stderr: (x: string) => (explained += x),
+    env: {},
+    isTty: false,
+  };
+  assert.equal(
+    await runCli(['explain', 'default/drapod', '--kubeconfig', cluster.kubeconfig, '-o', 'json'], io),
+    0,
+    explained,
+  );
+  const explainedPlan = (JSON.parse(explained) as { attachments: ExplainedAttachment[] }).attachments;
+  assert.deepEqual(
+    explainedPlan.slice(1).map((a) => [a.interface, a.device?.id, a.device?.from]),
+    order.map((device, i) => [
+      `net${i + 1}`,
+      device,
+      `DRA claim default/${claimName}: ${DRIVER}/${node.name}/${device}`,
+    ]),
+    'explain shows the device each attachment got',
   );
 
   // Deleting the pod: links back on the node, the claim unprepared and gone, nothing left.
