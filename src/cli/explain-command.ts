@@ -9,7 +9,7 @@ import type { AttachmentPlan, PlannedAttachment } from '../engine/attachment-pla
 import { EngineError } from '../engine/engine-error.ts';
 import type { EngineDeps } from '../engine/engine-deps.ts';
 import { tenantPolicyViolations } from '../engine/enforce-tenant-policy.ts';
-import { planForRequest } from '../engine/plan-attachments.ts';
+import { resolveAndPlan } from '../engine/resolve-plan.ts';
 import type { ResolvedNetwork } from '../engine/plan-attachments.ts';
 import { NetworkResolver } from '../engine/resolve-networks.ts';
 import type { ClusterView, PodInfo } from '../k8s/cluster-view.ts';
@@ -87,18 +87,16 @@ export async function explainClusterPod(
   const label = `${pod.namespace}/${pod.name}`;
   const resolver = new NetworkResolver({ config, cluster, confs: input.confs }, label);
   const ifName = input.runtimeIfName ?? 'eth0';
-  const defaultNetwork = input.defaultNetwork ? await resolver.defaultNetwork(pod) : PLACEHOLDER;
-  const additional = [
-    ...(await resolver.configuredNetworks(pod.namespace)),
-    ...(await resolver.selectedNetworks(pod, ifName)),
-  ];
-  // The same plan function as ADD and DEL, fed a request as the runtime would send it.
+  // The same resolve and plan as ADD and DEL, fed a request as the runtime would send it.
   const request = { containerId: 'explain', netns: '', ifName, cniArgs: [], runtimeConfig: {} };
-  const plan = planForRequest(
+  const podRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
+  const { plan, networks } = await resolveAndPlan(
+    resolver,
     request,
-    { namespace: pod.namespace, name: pod.name, uid: pod.uid },
-    defaultNetwork,
-    additional,
+    podRef,
+    pod,
+    pod.namespace,
+    input.defaultNetwork ? undefined : PLACEHOLDER,
   );
   // The same device assignment as ADD, over what can be read from here.
   const devices = await explainDevices(config, plan, label, pod, input);
@@ -109,7 +107,7 @@ export async function explainClusterPod(
     resolver,
     pod.namespace,
     plan,
-    [defaultNetwork, ...additional],
+    networks,
   );
   const refusedOf = (network: string): { refused?: string } => {
     const v = violations.find((x) => x.network === network);

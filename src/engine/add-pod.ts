@@ -9,7 +9,7 @@ import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
 import { EngineError, EngineErrorCode, describeCause } from './engine-error.ts';
 import { resolvePod } from './lookup-pod.ts';
 import { enforceTenantPolicy } from './enforce-tenant-policy.ts';
-import { planForRequest } from './plan-attachments.ts';
+import { resolveAndPlan } from './resolve-plan.ts';
 import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
@@ -133,17 +133,9 @@ async function attachPod(
   const pod: PodInfo | undefined = await resolvePod(deps, req, identity, label, signal);
   if (pod) seen.pod = pod;
   const resolver = new NetworkResolver(deps, label);
-  const defaultNetwork = await resolver.defaultNetwork(pod);
-  const additional = [
-    ...(await resolver.configuredNetworks(identity?.namespace)),
-    ...(pod ? await resolver.selectedNetworks(pod, req.ifName) : []),
-  ];
   const podRef = identity ? { ...identity, uid: pod?.uid ?? identity.uid } : undefined;
-  const plan = planForRequest(req, podRef, defaultNetwork, additional);
-  await enforceTenantPolicy(deps, resolver, label, identity?.namespace, plan, [
-    defaultNetwork,
-    ...additional,
-  ]);
+  const { plan, networks } = await resolveAndPlan(resolver, req, podRef, pod, identity?.namespace);
+  await enforceTenantPolicy(deps, resolver, label, identity?.namespace, plan, networks);
   // After the policy check: that judges what the NAD's author wrote; the device is the kubelet's.
   await assignDevices(deps, plan, label, signal, pod?.resourceClaims);
   const lists = plan.attachments.map((att) => parseAttachmentConfig(plan, att, req.selfType));

@@ -7,6 +7,7 @@ import { planForRequest } from './plan-attachments.ts';
 import type { PodIdentity } from './pod-identity.ts';
 import { podIdentityFromArgs, podLabel } from './pod-identity.ts';
 import { NetworkResolver } from './resolve-networks.ts';
+import { resolveAndPlan } from './resolve-plan.ts';
 import { deleteAttachments } from './run-attachments.ts';
 
 /**
@@ -103,14 +104,13 @@ async function rebuildPlan(
     if (remembered.length === 0) return undefined;
     return withRemembered(emptyPlan(identity, req), remembered, req);
   }
-  const additional = [];
   if (identity && (deps.cluster || deps.config.podSource === 'runtime')) {
     try {
       const pod = await resolvePod(deps, req, identity, label, signal, 'del');
       if (!pod) throw new PodGone();
-      defaultNetwork = await resolver.defaultNetwork(pod);
-      additional.push(...(await resolver.configuredNetworks(pod.namespace)));
-      additional.push(...(await resolver.selectedNetworks(pod, req.ifName)));
+      // The same resolve and plan as the ADD.
+      const { plan } = await resolveAndPlan(resolver, req, identity, pod, pod.namespace);
+      return withRemembered(plan, remembered, req);
     } catch (err) {
       if (err instanceof PodGone)
         deps.log.debug({ containerId: req.containerId, pod: label }, 'DEL: the pod is gone');
@@ -119,11 +119,10 @@ async function rebuildPlan(
           { containerId: req.containerId, err: describeCause(err) },
           'DEL: rebuilding from the API failed',
         );
-      additional.push(...(await resolver.configuredNetworks(identity.namespace).catch(() => [])));
     }
-  } else {
-    additional.push(...(await resolver.configuredNetworks(identity?.namespace).catch(() => [])));
   }
+  // Without the pod: what the node alone knows.
+  const additional = await resolver.configuredNetworks(identity?.namespace).catch(() => []);
   let plan: AttachmentPlan;
   try {
     plan = planForRequest(req, identity, defaultNetwork, additional);
