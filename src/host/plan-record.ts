@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AttachmentPlan } from '../engine/attachment-plan.ts';
+import * as v from 'valibot';
+import type { AttachmentPlan, PlannedAttachment } from '../engine/attachment-plan.ts';
 
 /**
  * The plan cache's file format (FilePlanStore): the plan as JSON inside a checksummed envelope.
@@ -37,8 +38,51 @@ export function fromPlanRecord(text: string): AttachmentPlan {
     throw new PlanRecordError('missing body');
   const sum = createHash('sha256').update(rec.body).digest('hex');
   if (sum !== rec.checksum) throw new PlanRecordError('checksum mismatch (corrupt)');
-  const plan = JSON.parse(rec.body) as AttachmentPlan;
-  if (!Array.isArray(plan.attachments) || typeof plan.containerId !== 'string')
-    throw new PlanRecordError('body is not a plan');
-  return plan;
+  let body: unknown;
+  try {
+    body = JSON.parse(rec.body);
+  } catch {
+    throw new PlanRecordError('body is not JSON');
+  }
+  const checked = v.safeParse(PLAN, body);
+  if (!checked.success) {
+    const issue = checked.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new PlanRecordError(`body is not a plan: ${path ? `${path}: ` : ''}${issue.message}`);
+  }
+  // A plan of a call without a pod has no `pod` key in JSON.
+  return { ...checked.output, pod: checked.output.pod };
 }
+
+/*
+ * The plan as DEL, CHECK, GC and hot-plug trust it. The checksum only says the file is the one
+ * written; the schema says the record has the shape the code reads (a record from another
+ * version, or one written by hand, is refused by field rather than crashing a DEL on it).
+ * Loose objects: a field a newer multinet added is kept for it, not dropped.
+ */
+const text = v.string();
+const ATTACHMENT = v.looseObject({
+  network: text,
+  ifName: text,
+  isDefault: v.boolean(),
+  configText: text,
+  capabilityArgs: v.record(v.string(), v.unknown()),
+  defaultRoute: v.optional(v.array(text)),
+  resourceName: v.optional(text),
+  deviceId: v.optional(text),
+  draDevice: v.optional(
+    v.looseObject({ driver: text, pool: text, device: text, claimNamespace: text, claimName: text }),
+  ),
+  deviceInfoFile: v.optional(text),
+  selection: v.optional(text),
+  pending: v.optional(v.literal(true)),
+}) satisfies v.GenericSchema<unknown, PlannedAttachment>;
+
+const PLAN = v.looseObject({
+  pod: v.optional(v.looseObject({ namespace: text, name: text, uid: text })),
+  containerId: text,
+  netns: text,
+  cniArgs: v.array(v.tuple([text, text])),
+  attachments: v.array(ATTACHMENT),
+  ifNames: v.optional(v.array(text)),
+});
