@@ -102,3 +102,32 @@ test('property: encode then decode round-trips; any text decodes or throws CniEr
     }),
   );
 });
+
+test('a malformed cniCacheV1 record is refused naming the field (code 6), libcni zero values are taken', () => {
+  const base = { kind: 'cniCacheV1', containerId: 'c1', ifName: 'net1', networkName: 'n', result: {} };
+  const decode = (extra: Record<string, unknown>) => decodeCacheRecord(JSON.stringify({ ...base, ...extra }));
+  for (const [field, value] of [
+    ['capabilityArgs', []],
+    ['cniArgs', [['K', 'V', 'extra']]],
+    ['cniArgs', [['K', 1]]],
+    ['ifName', 3],
+    ['config', 7],
+  ] as const)
+    assert.throws(
+      () => decode({ [field]: value }),
+      (err: unknown) =>
+        err instanceof CniError &&
+        err.code === 6 &&
+        err.msg.includes(`field "${field}" is missing or malformed`),
+      `${field}: ${JSON.stringify(value)}`,
+    );
+  assert.throws(
+    () => decodeCacheRecord(JSON.stringify({ kind: 'cniCacheV1', ifName: 'x', networkName: 'n' })),
+    /"containerId"/,
+  );
+  const zero = decode({ config: null, netns: null, cniArgs: null, capabilityArgs: null, result: undefined });
+  assert.deepEqual(
+    [zero?.config, zero?.netns, zero?.cniArgs, zero?.capabilityArgs, zero?.result],
+    ['', '', [], {}, undefined],
+  );
+});

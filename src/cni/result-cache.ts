@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { isJsonObject, parseBoundedJson } from './bounded-json.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
 
@@ -88,33 +89,31 @@ export function decodeCacheRecord(text: string, key?: ResultCacheKey): ResultCac
       result: value,
     };
   }
-  const bad = (field: string) =>
-    new CniError(CniErrorCode.DecodingFailure, `cached result: field "${field}" is missing or malformed`);
-  const str = (field: string, fallback?: string): string => {
-    const v = value[field] ?? fallback;
-    if (typeof v !== 'string') throw bad(field);
-    return v;
-  };
-  const cniArgs = value.cniArgs ?? [];
-  if (!Array.isArray(cniArgs) || !cniArgs.every(isStringPair)) throw bad('cniArgs');
-  const capabilityArgs = value.capabilityArgs ?? {};
-  if (!isJsonObject(capabilityArgs)) throw bad('capabilityArgs');
-  return {
-    kind: 'cniCacheV1',
-    containerId: str('containerId'),
-    ifName: str('ifName'),
-    networkName: str('networkName'),
-    config: str('config', ''),
-    netns: str('netns', ''),
-    cniArgs: cniArgs.map(([k, v]) => [k, v]),
-    capabilityArgs,
-    result: value.result,
-  };
+  const checked = v.safeParse(RECORD, value);
+  if (!checked.success) {
+    const field = String(checked.issues[0].path?.[0]?.key ?? 'record');
+    throw new CniError(
+      CniErrorCode.DecodingFailure,
+      `cached result: field "${field}" is missing or malformed`,
+    );
+  }
+  return { kind: 'cniCacheV1', ...checked.output, result: checked.output.result };
 }
 
-function isStringPair(v: unknown): v is [string, string] {
-  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string';
-}
+/** A JSON object (valibot's record takes an array for one). */
+const jsonObject = v.custom<Record<string, unknown>>(isJsonObject);
+
+/** A cniCacheV1 record as libcni writes it; a missing or null optional field takes libcni's zero value. */
+const RECORD = v.object({
+  containerId: v.string(),
+  ifName: v.string(),
+  networkName: v.string(),
+  config: v.nullish(v.string(), ''),
+  netns: v.nullish(v.string(), ''),
+  cniArgs: v.nullish(v.array(v.strictTuple([v.string(), v.string()])), () => []),
+  capabilityArgs: v.nullish(jsonObject, () => ({})),
+  result: v.optional(v.unknown()),
+});
 
 /** Whether a listed record belongs in GetCachedAttachments' answer. */
 export function isListableRecord(record: ResultCacheRecord, containerId?: string): boolean {

@@ -61,6 +61,8 @@ describe('plan record', () => {
     assert.throws(() => fromPlanRecord(recordOf({ ...full, cniArgs: [['only-key']] })), /cniArgs\.0/);
     assert.throws(() => fromPlanRecord(recordOf({ ...full, pod: { name: 'web' } })), /pod\.namespace/);
     assert.throws(() => fromPlanRecord(recordOf([])), /body is not a plan/);
+    const arrayArgs = { ...full, attachments: [{ ...full.attachments[0]!, capabilityArgs: [] }] };
+    assert.throws(() => fromPlanRecord(recordOf(arrayArgs)), /attachments\.0\.capabilityArgs/);
   });
 
   it('keeps a field a newer multinet wrote', () => {

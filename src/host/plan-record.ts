@@ -66,7 +66,9 @@ const ATTACHMENT = v.looseObject({
   ifName: text,
   isDefault: v.boolean(),
   configText: text,
-  capabilityArgs: v.record(v.string(), v.unknown()),
+  capabilityArgs: v.custom<Record<string, unknown>>(
+    (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+  ),
   defaultRoute: v.optional(v.array(text)),
   resourceName: v.optional(text),
   deviceId: v.optional(text),
