@@ -9,7 +9,8 @@ import { silentLogger } from '../log/logger.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { ContainerLocks } from './container-locks.ts';
 import type { CniHandlerContext, EngineConfigState } from './handle-cni-request.ts';
-import { handleCniRequest } from './handle-cni-request.ts';
+import { handleCniRequest, parseDaemonCniRequest } from './handle-cni-request.ts';
+import type { CniError } from '../cni/cni-error.ts';
 
 const fakeConfs = emptyConfSource(true);
 
@@ -175,6 +176,30 @@ describe('handleCniRequest', () => {
     const bad = await handleCniRequest({ env: 'x', config: '{}' }, ctx);
     assert.equal(bad.status, 400);
     assert.equal((JSON.parse(bad.json.stdout) as { code: number }).code, 4);
+  });
+
+  it('checks the wire body: config 6, env and its CNI_* variables 4; other variables stay in the shim', () => {
+    const code = (body: unknown) => {
+      try {
+        parseDaemonCniRequest(body);
+        return 0;
+      } catch (err) {
+        return (err as CniError).code;
+      }
+    };
+    assert.equal(code(null), 6);
+    assert.equal(code([]), 6);
+    assert.equal(code({ env: {}, config: 1 }), 6);
+    assert.equal(code({ env: [], config: '{}' }), 4);
+    assert.equal(code({ config: '{}' }), 4);
+    assert.throws(
+      () => parseDaemonCniRequest({ env: { CNI_NETNS: 5 }, config: '{}' }),
+      /daemon request: env CNI_NETNS must be a string/,
+    );
+    assert.deepEqual(
+      parseDaemonCniRequest({ env: { CNI_COMMAND: 'ADD', SECRET: 'x', OTHER: 1 }, config: '{}' }),
+      { env: { CNI_COMMAND: 'ADD' }, config: '{}' },
+    );
   });
 
   it('reports protocol errors like a plugin: missing variables → code 4', async () => {

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { CniRequest } from '../cni/cni-env.ts';
 import { parseCniArgs } from '../cni/cni-env.ts';
 import { CniError, CniErrorCode } from '../cni/cni-error.ts';
@@ -53,22 +54,34 @@ function errorAnswer(status: number, err: CniError): HandlerAnswer {
   return { status, json: { exitCode: 1, stdout: `${JSON.stringify(err.toJSON())}\n` } };
 }
 
-/** Validates the wire body: an object with string `config` and string-valued `env`. */
+const plainObject = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The wire body: an object with a string `config` and an `env` object whose CNI_* are strings. */
+const REQUEST = v.object({
+  config: v.string(),
+  env: v.pipe(
+    v.custom<Record<string, unknown>>(plainObject),
+    v.looseObject(Object.fromEntries(FORWARDED_ENV.map((key) => [key, v.optional(v.string())]))),
+  ),
+});
+
+/** Validates the wire body (codes as the thin plugin gives them: config 6, variables 4). */
 export function parseDaemonCniRequest(body: unknown): DaemonCniRequest {
-  const b = body as { env?: unknown; config?: unknown } | null;
-  if (typeof b !== 'object' || b === null || typeof b.config !== 'string')
-    throw new CniError(CniErrorCode.DecodingFailure, 'daemon request: "config" must be a string');
-  if (typeof b.env !== 'object' || b.env === null || Array.isArray(b.env))
-    throw new CniError(CniErrorCode.InvalidEnvironment, 'daemon request: "env" must be an object');
+  const checked = v.safeParse(REQUEST, plainObject(body) ? body : {});
+  if (!checked.success) {
+    const [where, key] = (checked.issues[0].path ?? []).map((p) => String(p.key));
+    if (where !== 'env')
+      throw new CniError(CniErrorCode.DecodingFailure, 'daemon request: "config" must be a string');
+    if (key === undefined)
+      throw new CniError(CniErrorCode.InvalidEnvironment, 'daemon request: "env" must be an object');
+    throw new CniError(CniErrorCode.InvalidEnvironment, `daemon request: env ${key} must be a string`);
+  }
   const env: Record<string, string> = {};
   for (const key of FORWARDED_ENV) {
-    const v = (b.env as Record<string, unknown>)[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'string')
-      throw new CniError(CniErrorCode.InvalidEnvironment, `daemon request: env ${key} must be a string`);
-    env[key] = v;
+    const value = checked.output.env[key];
+    if (typeof value === 'string') env[key] = value;
   }
-  return { env, config: b.config };
+  return { env, config: checked.output.config };
 }
 
 /** The pod namespace of a request ("" for node-level calls such as GC and STATUS). */
