@@ -26,6 +26,11 @@ export interface StageRound {
   daemonMs: number;
   /** multinet_cni_request_stage_seconds by stage. */
   stagesMs: Record<string, number>;
+  /**
+   * multinet_cni_request_delegate_seconds by plugin binary: the `delegates` stage process by
+   * process, as time per request and processes per request.
+   */
+  delegatesMs?: Record<string, { ms: number; perRequest: number }>;
   /** The bench's exec-to-exit of the same calls (mean): the rest is shim start and socket. */
   wallMs: number;
 }

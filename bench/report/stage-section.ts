@@ -48,8 +48,21 @@ export function stageSection(r: BenchResults, charts: Record<string, string>, ch
       c.command === 'ADD' ? (b?.add ?? []) : c.command === 'DEL' ? (b?.del ?? []) : (b?.gcDel ?? []),
     );
   };
+  const plugins = [
+    ...new Set(columns.flatMap((c) => c.rounds.flatMap((x) => Object.keys(x.delegatesMs ?? {})))),
+  ].sort();
+  // Each delegate binary inside the `delegates` stage: ms per request (processes per request).
+  const delegate = (c: (typeof columns)[number], p: string) => {
+    const per = mid(c.rounds, (x) => x.delegatesMs?.[p]?.perRequest ?? 0);
+    return per > 0 ? `${ms(mid(c.rounds, (x) => x.delegatesMs?.[p]?.ms ?? 0))} (×${+per.toFixed(1)})` : '—';
+  };
   const rows: string[][] = [
-    ...STAGE_ORDER.map((s) => [s, ...columns.map((c) => ms(stage(c, s)))]),
+    ...STAGE_ORDER.flatMap((s) => [
+      [s, ...columns.map((c) => ms(stage(c, s)))],
+      ...(s === 'delegates'
+        ? plugins.map((p) => [`&nbsp;&nbsp;↳ ${p}`, ...columns.map((c) => delegate(c, p))])
+        : []),
+    ]),
     ['**daemon, receipt to answer**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.daemonMs)))],
     [
       'outside the daemon (shim start, socket)',
@@ -73,7 +86,8 @@ export function stageSection(r: BenchResults, charts: Record<string, string>, ch
     '',
     'Mean per request (ms) of each stage as the daemon records it (`multinet_cni_request_stage_seconds`,',
     'docs/daemon.md), median across rounds; columns are command and additional networks. `delegates` is',
-    "every delegate process from spawn to exit; `plan` is the engine's time outside the other stages",
+    "every delegate process from spawn to exit, and below it each plugin binary's share (× processes per request,",
+    "`multinet_cni_request_delegate_seconds`); `plan` is the engine's time outside the other stages",
     '(pod and NAD lookups, planning, conversions). "Outside the daemon" is exec-to-exit minus the',
     "daemon's receipt-to-answer: the shim's start, its socket round trip and exit. GC DEL: no plan, pod gone.",
     '',
