@@ -66,6 +66,8 @@ export interface BurstRun {
    * e.g. MaxListenersExceededWarning), once each with a count.
    */
   daemonWarnings?: { line: string; count: number }[];
+  /** multinet thick: the daemon's own stage timings of each burst's ADDs and DELs, one per round. */
+  stages?: Record<string, StageRound[]>;
   /** Peaks sampled every sampleIntervalMs over all rounds: the daemon's RSS; PSS sums for the process groups. */
   peakDaemonRssBytes: number | null;
   peakDelegateRssBytes: number;

@@ -97,3 +97,41 @@ export function stageSection(r: BenchResults, charts: Record<string, string>, ch
     '',
   ].join('\n');
 }
+
+/** The same breakdown for scenario 2's bursts (multinet thick): where a request's time goes under load. */
+export function burstStageSection(r: BenchResults): string {
+  const b = r.burst['multinet-thick'];
+  const columns = ['ADD', 'DEL']
+    .map((command) => ({ command, rounds: b?.stages?.[command] ?? [] }))
+    .filter((c) => c.rounds.length > 0);
+  if (!b || columns.length === 0) return '';
+  const plugins = [
+    ...new Set(columns.flatMap((c) => c.rounds.flatMap((x) => Object.keys(x.delegatesMs ?? {})))),
+  ].sort();
+  const rows: string[][] = [
+    ...STAGE_ORDER.flatMap((s) => [
+      [s, ...columns.map((c) => ms(mid(c.rounds, (x) => x.stagesMs[s] ?? 0)))],
+      ...(s === 'delegates'
+        ? plugins.map((p) => [
+            `&nbsp;&nbsp;↳ ${p}`,
+            ...columns.map((c) => ms(mid(c.rounds, (x) => x.delegatesMs?.[p]?.ms ?? 0))),
+          ])
+        : []),
+    ]),
+    ['**daemon, receipt to answer**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.daemonMs)))],
+    [
+      'outside the daemon (shim start, socket)',
+      ...columns.map((c) => ms(mid(c.rounds, (x) => x.wallMs - x.daemonMs))),
+    ],
+    ['**exec to exit (bench, mean)**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.wallMs)))],
+  ];
+  return [
+    `### Where multinet thick's time goes in the burst (${b.pods} pods × ${b.networksPerPod} networks)`,
+    '',
+    "Mean per request (ms), median across rounds, from the daemon's metrics around each burst phase: under a",
+    'burst, `queue` is the wait for a request slot (maxConcurrentRequests) and the container lock.',
+    '',
+    table(['stage', ...columns.map((c) => `burst ${c.command}`)], rows),
+    '',
+  ].join('\n');
+}

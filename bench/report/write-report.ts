@@ -10,7 +10,7 @@ import { median, p99 } from '../stats.ts';
 import { addOverhead, judgeGoals } from './goals.ts';
 import { barChart, lineChart, type Bar } from './svg-chart.ts';
 import { acrossRounds, loadMark, roundsSection } from './rounds-section.ts';
-import { stageSection } from './stage-section.ts';
+import { burstStageSection, stageSection } from './stage-section.ts';
 
 const MiB = 2 ** 20;
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
@@ -540,6 +540,7 @@ export function renderReport(
     roundsSection(r),
     stageSection(r, charts, chartDir),
     burstSection(r, charts, chartDir),
+    burstStageSection(r),
     apiSection(r),
     memorySection(r, charts, chartDir),
     shimSection(r, charts, chartDir),

@@ -18,6 +18,7 @@ import type {
 import { startLoadSampler } from '../load-sampler.ts';
 import { pidsMatching, startMemorySampler, type MemoryPeaks } from '../process-memory.ts';
 import type { BurstRun } from '../results.ts';
+import { parseStageMetrics, stageRound, type MetricSnapshot } from '../stage-metrics.ts';
 import { median, round2 } from '../stats.ts';
 
 const SAMPLE_MS = 100;
@@ -124,14 +125,22 @@ async function burstOnce(
   });
   const ids = pods.map(() => nextContainerId('b'));
   const errorsBefore = run.errors.length;
+  // Where a burst's time goes in multinet's daemon (mostly queue, under a burst): its metrics around each phase.
+  const snapshot = async (): Promise<MetricSnapshot | undefined> =>
+    running.metrics ? parseStageMetrics(await running.metrics()) : undefined;
   const phase = async (command: 'ADD' | 'DEL') => {
+    const before = await snapshot();
     const t0 = performance.now();
     const results = await Promise.all(
       pods.map((pod, i) => running.call(invocation(command, ids[i]!, netns[i]!.path, pod, networks))),
     );
     const total = performance.now() - t0;
     for (const r of results) if (!r.ok) run.errors.push(`${command}: ${r.error}`);
-    return { total, results, latencies: results.filter((r) => r.ok).map((r) => round2(r.ms)) };
+    const latencies = results.filter((r) => r.ok).map((r) => round2(r.ms));
+    const after = before && (await snapshot());
+    const stages = after && stageRound(before, after, command, latencies);
+    if (stages) ((run.stages ??= {})[command] ??= []).push(stages);
+    return { total, results, latencies };
   };
   const add = await phase('ADD');
   const del = await phase('DEL');
