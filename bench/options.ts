@@ -23,6 +23,8 @@ export interface BenchOptions {
     parallelIterations: number;
     burstPods: number;
     burstNetworks: number;
+    /** Bursts per implementation, interleaved like scenario 1's rounds. */
+    burstRounds: number;
     apiWarmRounds: number;
     memoryNads: number;
     memoryPods: number;
@@ -33,7 +35,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--report FILE] [--no-build]
                         [--only sequential,parallel,burst,api,memory,shim] [--iterations N]
-                        [--rounds N]
+                        [--rounds N] [--burst-pods N]
        npm run bench -- --report-from bench/results/DATE.json   (regenerate the report only)
 `;
 
@@ -48,6 +50,7 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
       only: { type: 'string' },
       iterations: { type: 'string' },
       rounds: { type: 'string' },
+      'burst-pods': { type: 'string' },
       'report-from': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -64,6 +67,9 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
     throw new Error(`--iterations must be a positive integer`);
   const rounds = values.rounds ? Number(values.rounds) : 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
+  const burstPods = values['burst-pods'] ? Number(values['burst-pods']) : quick ? 10 : 100;
+  if (!Number.isInteger(burstPods) || burstPods < 1)
+    throw new Error(`--burst-pods must be a positive integer`);
   return {
     quick,
     outDir: resolve(values.out ?? `${defaultDir}/results`),
@@ -77,8 +83,9 @@ export function parseBenchOptions(argv: string[], repoRoot: string): BenchOption
       networkCounts: [0, 1, 3, 8],
       parallelCounts: [3, 8],
       parallelIterations: quick ? 2 : iterations,
-      burstPods: quick ? 10 : 100,
+      burstPods,
       burstNetworks: 3,
+      burstRounds: rounds,
       apiWarmRounds: quick ? 2 : 5,
       memoryNads: quick ? 100 : 1000,
       memoryPods: quick ? 11 : 110,

@@ -8,6 +8,8 @@ export interface Samples {
   /** The same samples by round (implementations interleaved round after round). */
   addRounds?: number[][];
   delRounds?: number[][];
+  /** Highest 1-minute load average during this implementation's turn in each round. */
+  roundLoadPeaks?: number[];
   /**
    * Sandbox-GC DEL: after the pod's own DEL and the pod's deletion from the API, the two DELs a
    * container runtime makes when it removes the sandbox (no plan, pod gone). Errors apart.
@@ -24,6 +26,11 @@ export interface StageRound {
   daemonMs: number;
   /** multinet_cni_request_stage_seconds by stage. */
   stagesMs: Record<string, number>;
+  /**
+   * multinet_cni_request_delegate_seconds by plugin binary: the `delegates` stage process by
+   * process, as time per request and processes per request.
+   */
+  delegatesMs?: Record<string, { ms: number; perRequest: number }>;
   /** The bench's exec-to-exit of the same calls (mean): the rest is shim start and socket. */
   wallMs: number;
 }
@@ -34,15 +41,34 @@ export interface StageBreakdown {
   byCount: Record<string, Record<string, StageRound[]>>;
 }
 
+/** One burst of one implementation (scenario 2 runs them in rounds, implementations interleaved). */
+export interface BurstRound {
+  addCompletionMs: number;
+  delCompletionMs: number;
+  errors: number;
+  /** Highest 1-minute load average sampled during this burst. */
+  loadPeak: number;
+}
+
 export interface BurstRun {
   pods: number;
   networksPerPod: number;
+  /** Median over the rounds (the one burst when there are no rounds). */
   addCompletionMs: number;
   delCompletionMs: number;
+  rounds?: BurstRound[];
+  /** Every round's per-pod latencies and errors. */
   addLatencies: number[];
   delLatencies: number[];
   errors: string[];
-  /** Peaks sampled every sampleIntervalMs: the daemon's RSS; PSS sums for the process groups. */
+  /**
+   * Process warnings the daemon printed during the bursts (Node's "(node:PID) XWarning: ..." lines,
+   * e.g. MaxListenersExceededWarning), once each with a count.
+   */
+  daemonWarnings?: { line: string; count: number }[];
+  /** multinet thick: the daemon's own stage timings of each burst's ADDs and DELs, one per round. */
+  stages?: Record<string, StageRound[]>;
+  /** Peaks sampled every sampleIntervalMs over all rounds: the daemon's RSS; PSS sums for the process groups. */
   peakDaemonRssBytes: number | null;
   peakDelegateRssBytes: number;
   /** Thin plugin / shim processes (everything we exec that is not a delegate). */

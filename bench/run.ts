@@ -15,6 +15,7 @@ import type { BenchContext } from './bench-context.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { CLEAN_ENV } from './exec-cni.ts';
 import { IMPLEMENTATIONS } from './implementations/index.ts';
+import { startLoadSampler } from './load-sampler.ts';
 import type { Implementation } from './implementations/implementation.ts';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
 import { writeReport } from './report/write-report.ts';
@@ -26,7 +27,6 @@ import { runSequential } from './scenarios/sequential.ts';
 import { runShimStartup } from './scenarios/shim-startup.ts';
 import { BenchScene } from './scene.ts';
 import { BUN_VERSION } from './shim-builds.ts';
-import { round2 } from './stats.ts';
 
 const log = (s: string): void => void process.stderr.write(s);
 
@@ -107,17 +107,15 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     log(`== ${name}\n`);
     const t0 = performance.now();
-    const before = os.loadavg()[0]!;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, os.loadavg()[0]!)), 2_000);
+    const load = startLoadSampler();
     try {
       return await fn();
     } finally {
-      clearInterval(sampler);
-      peaks[name] = round2(Math.max(peak, os.loadavg()[0]!));
+      const span = load.stop();
+      peaks[name] = span.peak;
       durations[name] = Math.round(performance.now() - t0);
       // Other work on the machine shows here; the report prints it beside the figures.
-      loads[name] = [round2(before), round2(os.loadavg()[0]!)];
+      loads[name] = [span.start, span.end];
     }
   };
   try {
@@ -205,7 +203,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       };
     if (want('burst'))
       results.burst = await timed('2. burst', () =>
-        runBurst(ctx, { pods: s.burstPods, networksPerPod: s.burstNetworks }),
+        runBurst(ctx, { pods: s.burstPods, networksPerPod: s.burstNetworks, rounds: s.burstRounds }),
       );
     if (want('api'))
       results.api = await timed('3. API requests', () =>

@@ -6,11 +6,12 @@
 import type { StageRound } from './results.ts';
 
 export interface MetricSnapshot {
-  /** "ADD stage=plan" / "ADD total" -> [sum seconds, count]. */
+  /** "ADD stage=plan" / "ADD delegate=bridge" / "ADD total" -> [sum seconds, count]. */
   values: Map<string, [number, number]>;
 }
 
-const LINE = /^multinet_cni_request_(stage_seconds|duration_seconds)_(sum|count)\{([^}]*)\} ([0-9.e+-]+)$/;
+const LINE =
+  /^multinet_cni_request_(stage_seconds|delegate_seconds|duration_seconds)_(sum|count)\{([^}]*)\} ([0-9.e+-]+)$/;
 
 export function parseStageMetrics(text: string): MetricSnapshot {
   const values = new Map<string, [number, number]>();
@@ -21,7 +22,9 @@ export function parseStageMetrics(text: string): MetricSnapshot {
     const key =
       m[1] === 'stage_seconds'
         ? `${labels['command']} stage=${labels['stage']}`
-        : `${labels['command']} total`;
+        : m[1] === 'delegate_seconds'
+          ? `${labels['command']} delegate=${labels['plugin']}`
+          : `${labels['command']} total`;
     const v = values.get(key) ?? [0, 0];
     v[m[2] === 'sum' ? 0 : 1] = Number(m[4]);
     values.set(key, v);
@@ -50,8 +53,26 @@ export function stageRound(
     const [sum, count] = delta(key);
     if (count > 0) stagesMs[key.slice(prefix.length)] = round3((sum / count) * 1000);
   }
+  // Each delegate binary: its processes' time per request, and how many processes per request.
+  const delegatesMs: Record<string, { ms: number; perRequest: number }> = {};
+  for (const key of after.values.keys()) {
+    const prefix = `${command} delegate=`;
+    if (!key.startsWith(prefix)) continue;
+    const [sum, count] = delta(key);
+    if (count > 0)
+      delegatesMs[key.slice(prefix.length)] = {
+        ms: round3((sum / requests) * 1000),
+        perRequest: round3(count / requests),
+      };
+  }
   const wall = wallMs.length ? wallMs.reduce((a, b) => a + b, 0) / wallMs.length : Number.NaN;
-  return { requests, daemonMs: round3((totalSum / requests) * 1000), stagesMs, wallMs: round3(wall) };
+  return {
+    requests,
+    daemonMs: round3((totalSum / requests) * 1000),
+    stagesMs,
+    delegatesMs,
+    wallMs: round3(wall),
+  };
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;

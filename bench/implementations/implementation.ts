@@ -22,6 +22,8 @@ export interface RunningImplementation {
   call(inv: CniInvocation): Promise<CallOutcome>;
   /** The daemon process (thick modes): its RSS is the daemon's memory. */
   daemonPid?: number;
+  /** The daemon's stdout and stderr (thick modes): Node prints its process warnings there. */
+  logFile?: string;
   /** The daemon's Prometheus text (multinet thick: its stage timings). */
   metrics?(): Promise<string>;
   /** API identity (audit log user name); none for the baseline. */

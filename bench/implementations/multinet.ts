@@ -108,6 +108,7 @@ export const multinetThick: Implementation = {
     return {
       apiUser: scene.multinet.user,
       daemonPid: daemon.pid,
+      logFile: daemon.logFile,
       call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
       metrics: async () => {
         const script = `fetch('http://127.0.0.1:${metricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;

@@ -133,6 +133,7 @@ export const multusThick: Implementation = {
     return {
       apiUser: scene.multus.user,
       daemonPid: daemon.pid,
+      logFile: daemon.logFile,
       call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
       stop: () => daemon.stop(),
     };

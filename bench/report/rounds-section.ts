@@ -27,6 +27,12 @@ export function acrossRounds(rounds: number[][] | undefined): { median: number; 
   return { median: median(medians), spread: `${ms(lo)}–${ms(hi)}${rel}` };
 }
 
+/** " ⚠" when the load average exceeded the cores during any of the rounds (their figures are inflated). */
+export function loadMark(peaks: readonly number[] | undefined, cpus: number): string {
+  const over = (peaks ?? []).filter((p) => p > cpus).length;
+  return over > 0 ? ` ⚠${over > 1 ? `×${over}` : ''}` : '';
+}
+
 export function roundsSection(r: BenchResults): string {
   const ids = Object.keys(r.sequential.runs) as ImplementationId[];
   const names = new Map(r.implementations.map((i) => [i.id, i.label]));
@@ -39,7 +45,15 @@ export function roundsSection(r: BenchResults): string {
       if (!s?.addRounds) continue;
       const add = acrossRounds(s.addRounds);
       const del = acrossRounds(s.delRounds);
-      rows.push([String(n), names.get(id) ?? id, ms(add.median), add.spread, ms(del.median), del.spread]);
+      const mark = loadMark(s.roundLoadPeaks, r.machine.cpus);
+      rows.push([
+        String(n),
+        names.get(id) ?? id,
+        ms(add.median),
+        `${add.spread}${mark}`,
+        ms(del.median),
+        `${del.spread}${mark}`,
+      ]);
     }
   const gcRows: string[][] = [];
   let gcCount: string | undefined;
@@ -56,7 +70,8 @@ export function roundsSection(r: BenchResults): string {
     '',
     'Each round runs every implementation in turn (A B C D, A B C D, ...), all started once. Median of the',
     'round medians (ms), and the spread: the lowest and highest round median (± half that range, of the median).',
-    'A difference smaller than the spreads is not shown by this run.',
+    'A difference smaller than the spreads is not shown by this run. ⚠ (×k): in k rounds the 1-minute load average',
+    `exceeded the ${r.machine.cpus} cores during this implementation's turn, so other work competed with it.`,
     '',
     table(['networks', 'implementation', 'ADD', 'ADD spread', 'DEL', 'DEL spread'], rows),
     '',

@@ -48,8 +48,21 @@ export function stageSection(r: BenchResults, charts: Record<string, string>, ch
       c.command === 'ADD' ? (b?.add ?? []) : c.command === 'DEL' ? (b?.del ?? []) : (b?.gcDel ?? []),
     );
   };
+  const plugins = [
+    ...new Set(columns.flatMap((c) => c.rounds.flatMap((x) => Object.keys(x.delegatesMs ?? {})))),
+  ].sort();
+  // Each delegate binary inside the `delegates` stage: ms per request (processes per request).
+  const delegate = (c: (typeof columns)[number], p: string) => {
+    const per = mid(c.rounds, (x) => x.delegatesMs?.[p]?.perRequest ?? 0);
+    return per > 0 ? `${ms(mid(c.rounds, (x) => x.delegatesMs?.[p]?.ms ?? 0))} (×${+per.toFixed(1)})` : '—';
+  };
   const rows: string[][] = [
-    ...STAGE_ORDER.map((s) => [s, ...columns.map((c) => ms(stage(c, s)))]),
+    ...STAGE_ORDER.flatMap((s) => [
+      [s, ...columns.map((c) => ms(stage(c, s)))],
+      ...(s === 'delegates'
+        ? plugins.map((p) => [`&nbsp;&nbsp;↳ ${p}`, ...columns.map((c) => delegate(c, p))])
+        : []),
+    ]),
     ['**daemon, receipt to answer**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.daemonMs)))],
     [
       'outside the daemon (shim start, socket)',
@@ -73,13 +86,52 @@ export function stageSection(r: BenchResults, charts: Record<string, string>, ch
     '',
     'Mean per request (ms) of each stage as the daemon records it (`multinet_cni_request_stage_seconds`,',
     'docs/daemon.md), median across rounds; columns are command and additional networks. `delegates` is',
-    "every delegate process from spawn to exit; `plan` is the engine's time outside the other stages",
+    "every delegate process from spawn to exit, and below it each plugin binary's share (× processes per request,",
+    "`multinet_cni_request_delegate_seconds`); `plan` is the engine's time outside the other stages",
     '(pod and NAD lookups, planning, conversions). "Outside the daemon" is exec-to-exit minus the',
     "daemon's receipt-to-answer: the shim's start, its socket round trip and exit. GC DEL: no plan, pod gone.",
     '',
     table(['stage', ...columns.map((c) => c.label)], rows),
     '',
     `![stages.svg](${join(chartDir, 'stages.svg')})`,
+    '',
+  ].join('\n');
+}
+
+/** The same breakdown for scenario 2's bursts (multinet thick): where a request's time goes under load. */
+export function burstStageSection(r: BenchResults): string {
+  const b = r.burst['multinet-thick'];
+  const columns = ['ADD', 'DEL']
+    .map((command) => ({ command, rounds: b?.stages?.[command] ?? [] }))
+    .filter((c) => c.rounds.length > 0);
+  if (!b || columns.length === 0) return '';
+  const plugins = [
+    ...new Set(columns.flatMap((c) => c.rounds.flatMap((x) => Object.keys(x.delegatesMs ?? {})))),
+  ].sort();
+  const rows: string[][] = [
+    ...STAGE_ORDER.flatMap((s) => [
+      [s, ...columns.map((c) => ms(mid(c.rounds, (x) => x.stagesMs[s] ?? 0)))],
+      ...(s === 'delegates'
+        ? plugins.map((p) => [
+            `&nbsp;&nbsp;↳ ${p}`,
+            ...columns.map((c) => ms(mid(c.rounds, (x) => x.delegatesMs?.[p]?.ms ?? 0))),
+          ])
+        : []),
+    ]),
+    ['**daemon, receipt to answer**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.daemonMs)))],
+    [
+      'outside the daemon (shim start, socket)',
+      ...columns.map((c) => ms(mid(c.rounds, (x) => x.wallMs - x.daemonMs))),
+    ],
+    ['**exec to exit (bench, mean)**', ...columns.map((c) => ms(mid(c.rounds, (x) => x.wallMs)))],
+  ];
+  return [
+    `### Where multinet thick's time goes in the burst (${b.pods} pods × ${b.networksPerPod} networks)`,
+    '',
+    "Mean per request (ms), median across rounds, from the daemon's metrics around each burst phase: under a",
+    'burst, `queue` is the wait for a request slot (maxConcurrentRequests) and the container lock.',
+    '',
+    table(['stage', ...columns.map((c) => `burst ${c.command}`)], rows),
     '',
   ].join('\n');
 }

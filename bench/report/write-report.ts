@@ -9,8 +9,8 @@ import type { ApiCount, BenchResults, Samples } from '../results.ts';
 import { median, p99 } from '../stats.ts';
 import { addOverhead, judgeGoals } from './goals.ts';
 import { barChart, lineChart, type Bar } from './svg-chart.ts';
-import { roundsSection } from './rounds-section.ts';
-import { stageSection } from './stage-section.ts';
+import { acrossRounds, loadMark, roundsSection } from './rounds-section.ts';
+import { burstStageSection, stageSection } from './stage-section.ts';
 
 const MiB = 2 ** 20;
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
@@ -209,22 +209,39 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
   const ids = Object.keys(r.burst) as ImplementationId[];
   if (ids.length === 0) return '';
   const any = r.burst[ids[0]!]!;
+  const spread = (b: (typeof r.burst)[ImplementationId], pick: 'addCompletionMs' | 'delCompletionMs') =>
+    b?.rounds?.length
+      ? `${acrossRounds(b.rounds.map((x) => [x[pick]])).spread}${loadMark(
+          b.rounds.map((x) => x.loadPeak),
+          r.machine.cpus,
+        )}`
+      : 'n/a';
   const rows = ids.map((id) => {
     const b = r.burst[id]!;
     return [
       names.get(id) ?? id,
       ms(b.addCompletionMs),
+      spread(b, 'addCompletionMs'),
       ms(median(b.addLatencies)),
       ms(p99(b.addLatencies)),
       ms(b.delCompletionMs),
+      spread(b, 'delCompletionMs'),
       String(b.errors.length),
       mib(b.peakDaemonRssBytes),
       mib(b.peakDelegateRssBytes),
       mib(b.peakPluginRssBytes),
       b.daemonAliveAfter === null ? '—' : b.daemonAliveAfter ? 'yes' : 'NO',
       b.leftoverLinks === undefined ? 'n/a' : String(b.leftoverLinks),
+      b.daemonWarnings === undefined
+        ? b.daemonAliveAfter === null
+          ? '—'
+          : '0'
+        : String(b.daemonWarnings.reduce((n, w) => n + w.count, 0)),
     ];
   });
+  const warnings = ids.flatMap((id) =>
+    (r.burst[id]!.daemonWarnings ?? []).map((w) => `- ${names.get(id) ?? id}: ${w.count} × \`${w.line}\``),
+  );
   const ratioLine = (a: ImplementationId, b: ImplementationId) => {
     const x = r.burst[a];
     const y = r.burst[b];
@@ -251,20 +268,30 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
     `Peaks sampled every ${any.sampleIntervalMs} ms: the daemon's RSS; the PSS sum of the delegate plugin processes (which a`,
     "thick daemon's cgroup would be charged for); the PSS sum of our exec'd plugin/shim processes (+ nsenter).",
     'A call that failed counts as an error, whatever the reason: no retry is made for it (a kubelet would retry later).',
+    ...(any.rounds && any.rounds.length > 1
+      ? [
+          `${any.rounds.length} bursts per implementation, interleaved (A B C D, A B C D, ...): "ADD all" and "DEL all" are the median`,
+          'burst, the spread the fastest and slowest (⚠: the load average exceeded the cores during one of them). Latencies,',
+          'errors and peaks are over all bursts.',
+        ]
+      : []),
     '',
     table(
       [
         'implementation',
         'ADD all (ms)',
+        'ADD all spread',
         'per-pod ADD median',
         'per-pod ADD p99',
         'DEL all (ms)',
+        'DEL all spread',
         'errors',
         'daemon peak MiB',
         'delegates peak PSS MiB',
         'plugins/shims peak PSS MiB',
         'daemon alive',
         'links left after 3 DEL retries',
+        'daemon process warnings',
       ],
       rows,
     ),
@@ -276,6 +303,14 @@ function burstSection(r: BenchResults, charts: Record<string, string>, chartDir:
     `![burst-completion.svg](${join(chartDir, 'burst-completion.svg')})`,
     '',
     ...(errors.length ? ['Errors by kind (pod names, ids and numbers masked):', '', ...errors, ''] : []),
+    ...(warnings.length
+      ? [
+          "Process warnings in the daemon's log during the bursts (Node's own, e.g. a listener leak):",
+          '',
+          ...warnings,
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -505,6 +540,7 @@ export function renderReport(
     roundsSection(r),
     stageSection(r, charts, chartDir),
     burstSection(r, charts, chartDir),
+    burstStageSection(r),
     apiSection(r),
     memorySection(r, charts, chartDir),
     shimSection(r, charts, chartDir),

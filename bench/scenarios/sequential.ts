@@ -15,6 +15,7 @@ import type {
 } from '../implementations/implementation.ts';
 import type { PodRef } from '../exec-cni.ts';
 import type { Samples, StageBreakdown } from '../results.ts';
+import { startLoadSampler } from '../load-sampler.ts';
 import { parseStageMetrics, stageRound } from '../stage-metrics.ts';
 import { median, round2 } from '../stats.ts';
 
@@ -115,6 +116,7 @@ async function runBlock(
   const stages = opts.stages && opts.stages.implementation === id ? running.metrics : undefined;
   const snapshot = async () => (stages ? parseStageMetrics(await stages()) : undefined);
   const before = await snapshot();
+  const load = startLoadSampler(1_000);
   const adds: number[] = [];
   const dels: number[] = [];
   const ids: string[] = [];
@@ -132,6 +134,7 @@ async function runBlock(
   s.del.push(...dels);
   s.addRounds!.push(adds);
   s.delRounds!.push(dels);
+  (s.roundLoadPeaks ??= []).push(load.stop().peak);
   const after = await snapshot();
   if (before && after && opts.stages) record(opts.stages, n, { ADD: adds, DEL: dels }, before, after);
   if (opts.gcDel !== n) return;

@@ -54,4 +54,21 @@ describe('daemon metrics', () => {
     assert.match(text, /multinet_cni_request_stage_seconds_sum\{command="DEL",stage="delegates"\} 0\.012/);
     assert.match(text, /multinet_cni_request_stage_seconds_count\{command="DEL",stage="status"\} 1/);
   });
+
+  it('observes each delegate process of a request by plugin binary', async () => {
+    const m = new DaemonMetrics({ inFlight: () => 0, caches: () => [], defaultNetworkReady: () => true });
+    const timer = new StageTimer();
+    timer.delegate('bridge', 12);
+    timer.delegate('macvlan', 3);
+    timer.delegate('macvlan', 5);
+    m.observeStages('ADD', timer);
+    const text = await m.text();
+    const line = (plugin: string, what: string) =>
+      new RegExp(
+        `multinet_cni_request_delegate_seconds_${what}\\{command="ADD",plugin="${plugin}"\\} ([0-9.]+)`,
+      ).exec(text)?.[1];
+    assert.equal(line('bridge', 'count'), '1');
+    assert.equal(line('macvlan', 'count'), '2');
+    assert.equal(Number(line('macvlan', 'sum')).toFixed(3), '0.008');
+  });
 });

@@ -24,6 +24,7 @@ export class DaemonMetrics {
   private readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
   private readonly liveReads: Counter<'kind'>;
   private readonly stageSeconds: Histogram<'command' | 'stage'>;
+  private readonly stageDelegateSeconds: Histogram<'command' | 'plugin'>;
   private readonly checks: Counter<'outcome'>;
   private readonly checkFailures: Counter<'network'>;
   private readonly degraded: Gauge;
@@ -48,6 +49,13 @@ export class DaemonMetrics {
       name: 'multinet_cni_request_stage_seconds',
       help: 'Time one CNI request spent in each stage (queue, parse, plan, planRead, planWrite, delegates, resultCache, status, answer), by command.',
       labelNames: ['command', 'stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.stageDelegateSeconds = new Histogram({
+      name: 'multinet_cni_request_delegate_seconds',
+      help: 'Each delegate plugin process a CNI request ran, spawn to exit (the delegates stage, one by one), by command and plugin binary.',
+      labelNames: ['command', 'plugin'],
       buckets: STAGE_BUCKETS,
       registers,
     });
@@ -135,6 +143,9 @@ export class DaemonMetrics {
   /** Every stage once per request (0 when unused), so a stage's sum / count is its mean per request. */
   observeStages(command: string, timer: StageTimer): void {
     for (const stage of STAGES) this.stageSeconds.observe({ command, stage }, timer.ms[stage] / 1000);
+    const d = timer.delegateMs;
+    for (let i = 0; i + 1 < d.length; i += 2)
+      this.stageDelegateSeconds.observe({ command, plugin: String(d[i]) }, Number(d[i + 1]) / 1000);
   }
 
   /** One attachment's periodic CHECK. */

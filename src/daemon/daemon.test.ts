@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -7,7 +8,10 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { emptyConfSource, FakeDelegateLists, MemoryPlanStore } from '../../test/support/fake-engine-deps.ts';
 import { FakeClusterView } from '../../test/support/memory-cluster-view.ts';
+import type { NetworkConfigList } from '../cni/network-config.ts';
 import { parseNetworkConfig } from '../cni/network-config.ts';
+import type { RuntimeConf } from '../cni/network-list-runner.ts';
+import type { CniResult } from '../cni/result.ts';
 import { parseDaemonConfig } from '../config/daemon-config.ts';
 import type { DefaultNetworkState } from '../config/primary-config.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
@@ -58,7 +62,12 @@ class FakeDefaultNetworkSource implements DefaultNetworkSource {
 
 async function start(
   t: TestContext,
-  opts: { autoConfig?: DefaultNetworkSource; daemon?: Record<string, unknown>; log?: Logger } = {},
+  opts: {
+    autoConfig?: DefaultNetworkSource;
+    daemon?: Record<string, unknown>;
+    log?: Logger;
+    lists?: FakeDelegateLists;
+  } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'mn-daemon-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -75,7 +84,7 @@ async function start(
   );
   const cluster = new FakeDaemonCluster();
   cluster.view.addPod({ namespace: 'default', name: 'p1', uid: 'uid-1', annotations: {} });
-  const lists = new FakeDelegateLists();
+  const lists = opts.lists ?? new FakeDelegateLists();
   const engineClosed: string[] = [];
   const deps: DaemonDeps = {
     config,
@@ -214,5 +223,90 @@ describe('runDaemon lifecycle (FAKE cluster and delegates, the real socket liste
     d.stop.abort();
     await d.running;
     assert.equal(existsSync(d.socketPath), false);
+  });
+});
+
+/**
+ * FAKE delegates that, like ChildProcessRunner, listen for an abort on the signal they are given
+ * while they run, and hold every ADD's first delegate until the gate opens: the test sees every
+ * request in its delegate at one moment, with no timing involved.
+ */
+class GatedDelegateLists extends FakeDelegateLists {
+  /** The signal each held delegate got, in arrival order. */
+  readonly held: (AbortSignal | undefined)[] = [];
+  open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  override async add(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult> {
+    const onAbort = () => undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.held.push(signal);
+    try {
+      await this.gate;
+      return await super.add(list, rt);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+describe('runDaemon under a burst of concurrent ADDs (issue 15)', () => {
+  it('adds no listener per request or per delegate to a signal the requests share', async (t) => {
+    // 16 requests in their delegates and 8 queued for a slot: past Node's 10 listeners per target.
+    const inFlight = 16;
+    const pods = 24;
+    const lists = new GatedDelegateLists();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => void warnings.push(w);
+    process.on('warning', onWarning);
+    t.after(() => void process.off('warning', onWarning));
+    const d = await start(t, {
+      lists,
+      daemon: { maxConcurrentRequests: inFlight, maxConcurrentRequestsPerNamespace: inFlight },
+    });
+    for (const n of ['net-a', 'net-b', 'net-c'])
+      d.cluster.view.addNad('default', n, { cniVersion: '1.0.0', name: n, type: 'macvlan' });
+    const env = (command: string, i: number) => ({
+      ...add.env,
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: `burst${i}`,
+      CNI_NETNS: `/run/netns/burst${i}`,
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=burst${i};K8S_POD_UID=uid-b${i}`,
+    });
+    for (let i = 0; i < pods; i++)
+      d.cluster.view.addPod({
+        namespace: 'default',
+        name: `burst${i}`,
+        uid: `uid-b${i}`,
+        annotations: { 'k8s.v1.cni.cncf.io/networks': 'net-a,net-b,net-c' },
+      });
+    const shared = getEventListeners(d.stop.signal, 'abort').length;
+
+    const adds = Array.from({ length: pods }, (_, i) =>
+      call(d.socketPath, 'POST', '/cni', { ...add, env: env('ADD', i) }),
+    );
+    await until(`${inFlight} ADDs in their first delegate`, () => lists.held.length === inFlight);
+    const signals = lists.held;
+    assert.equal(new Set(signals).size, inFlight, 'each request has a signal of its own');
+    for (const s of signals) assert.equal(getEventListeners(s!, 'abort').length, 1, 'its delegate only');
+    assert.equal(getEventListeners(d.stop.signal, 'abort').length, shared, "the daemon's own signal");
+
+    lists.open();
+    for (const a of await Promise.all(adds)) assert.equal(a.json['exitCode'], 0, String(a.json['stdout']));
+    assert.equal(lists.held.length, pods * 4, 'eth0 and 3 networks per pod');
+    const dels = await Promise.all(
+      Array.from({ length: pods }, (_, i) =>
+        call(d.socketPath, 'POST', '/cni', { ...add, env: env('DEL', i) }),
+      ),
+    );
+    for (const r of dels) assert.equal(r.json['exitCode'], 0, String(r.json['stdout']));
+    for (const s of lists.held) assert.equal(getEventListeners(s!, 'abort').length, 0, 'nothing left behind');
+    assert.equal(getEventListeners(d.stop.signal, 'abort').length, shared);
+    // Warnings are emitted on the next tick.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+      [],
+    );
   });
 });

@@ -67,8 +67,15 @@ test('npm run bench -- --quick completes and writes a valid report', { timeout: 
     );
     const b = r.burst[impl.id];
     assert.ok(b, `burst ${impl.id}`);
-    assert.equal(b.addLatencies.length + b.errors.filter((e) => e.startsWith('ADD')).length, b.pods);
+    // Bursts in rounds, implementations interleaved: every round's pods are counted.
+    assert.equal(b.rounds?.length, r.rounds, `burst ${impl.id}: one burst per round`);
+    assert.equal(
+      b.addLatencies.length + b.errors.filter((e) => e.startsWith('ADD')).length,
+      b.pods * (r.rounds ?? 1),
+    );
   }
+  // Node's process warnings in multinet's daemon log (issue 15: MaxListenersExceededWarning).
+  assert.deepEqual(r.burst['multinet-thick']?.daemonWarnings ?? [], [], 'the daemon printed no warning');
   assert.ok((r.rounds ?? 0) >= 3, 'at least 3 rounds');
   for (const command of ['ADD', 'DEL', 'GC DEL']) {
     const rounds = r.stages?.byCount['3']?.[command] ?? [];
@@ -79,6 +86,11 @@ test('npm run bench -- --quick completes and writes a valid report', { timeout: 
   assert.ok(
     (r.stages?.byCount['3']?.['ADD']?.[0]?.stagesMs['delegates'] ?? 0) > 0,
     'ADD spends time in delegates',
+  );
+  const perDelegate = r.stages?.byCount['3']?.['ADD']?.[0]?.delegatesMs ?? {};
+  assert.ok(
+    Object.values(perDelegate).reduce((n, d) => n + d.perRequest, 0) >= 4,
+    `eth0 and 3 networks: a delegate process each, by binary: ${JSON.stringify(perDelegate)}`,
   );
   assert.ok(Object.keys(r.loadPeak ?? {}).length > 0, 'load peaks per phase');
   for (const id of ['multinet-thin', 'multinet-thick', 'multus-thin', 'multus-thick'])
