@@ -146,6 +146,29 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('an over-bound answer that arrives in one piece is an error, not an uncaught exception', async () => {
+    // 4 KiB sent at once arrives as one TLS record: the bound is crossed by the last chunk, after
+    // which an error given to req.destroy() would be emitted where nothing listens.
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('x'.repeat(4096));
+    const client = new KubeRestClient(connection(), { maxResponseBytes: 1024, maxWatchLineBytes: 1024 });
+    try {
+      await assert.rejects(
+        client.request('GET', '/api/v1/pods'),
+        /GET \/api\/v1\/pods: the answer exceeds 1024/,
+      );
+      const refuse = () => {
+        throw new Error('not a list');
+      };
+      await assert.rejects(client.stream('/api/v1/pods', refuse), /not a list/);
+      const watch = client.watch('/api/v1/pods?watch=1', () => undefined, new AbortController().signal);
+      await assert.rejects(watch, /WATCH \/api\/v1\/pods: one event exceeds 1024/);
+      // The process is still here; give a stray error a turn to surface as a failure of this test.
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      client.close();
+    }
+  });
+
   it('checks the server certificate against tls-server-name', async () => {
     handler = (_req, res) => json(res, 200, pod('a', '1'));
     const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));

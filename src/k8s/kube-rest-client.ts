@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { ExecCredentialSource, type ExecRunner } from './exec-credential.ts';
 import type { KubeConnection } from './kubeconfig.ts';
@@ -128,15 +129,16 @@ export class KubeRestClient {
           const chunks: Buffer[] = [];
           const limit = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
           let size = 0;
+          const fail = abandon(req, reject);
           res.on('data', (c: Buffer) => {
+            if (fail.done) return;
             size += c.length;
-            if (size > limit) {
-              req.destroy(new Error(`${method} ${url.pathname}: the answer exceeds ${limit} bytes`));
-              return;
-            }
+            if (size > limit)
+              return fail(new Error(`${method} ${url.pathname}: the answer exceeds ${limit} bytes`));
             chunks.push(c);
           });
           res.on('end', () => {
+            if (fail.done) return;
             const status = res.statusCode ?? 0;
             this.opts.observe?.(method, url.pathname, status);
             const out: KubeResponse = { status, body: Buffer.concat(chunks).toString('utf8') };
@@ -181,14 +183,17 @@ export class KubeRestClient {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          const fail = abandon(req, reject);
           res.on('data', (c: Buffer) => {
+            if (fail.done) return;
             try {
               onChunk(c, status);
             } catch (err) {
-              req.destroy(err as Error);
+              fail(err as Error);
             }
           });
           res.on('end', () => {
+            if (fail.done) return;
             this.opts.observe?.('GET', url.pathname, status);
             resolvePromise(status);
           });
@@ -215,13 +220,13 @@ export class KubeRestClient {
         this.opts.observe?.('WATCH', url.pathname, res.statusCode ?? 0);
         let buf = '';
         const limit = this.opts.maxWatchLineBytes ?? MAX_WATCH_LINE_BYTES;
+        const fail = abandon(req, reject);
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          if (fail.done) return;
           buf += chunk;
-          if (buf.length > limit && buf.indexOf('\n') < 0) {
-            req.destroy(new Error(`WATCH ${url.pathname}: one event exceeds ${limit} bytes`));
-            return;
-          }
+          if (buf.length > limit && buf.indexOf('\n') < 0)
+            return fail(new Error(`WATCH ${url.pathname}: one event exceeds ${limit} bytes`));
           let nl;
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl);
@@ -229,7 +234,9 @@ export class KubeRestClient {
             if (line.trim() !== '') onLine(line);
           }
         });
-        res.on('end', () => resolvePromise(res.statusCode ?? 0));
+        res.on('end', () => {
+          if (!fail.done) resolvePromise(res.statusCode ?? 0);
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -240,6 +247,28 @@ export class KubeRestClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * How a response handler gives up on its request: reject first, then destroy the request without
+ * an error. An error handed to destroy() once the last chunk has arrived is emitted on a socket
+ * that has gone back to the keep-alive agent, where nothing listens: an uncaught exception that
+ * ends the daemon (an over-bound answer that arrives in one piece does exactly that).
+ */
+function abandon(
+  req: ClientRequest,
+  reject: (err: Error) => void,
+): ((err: Error) => void) & { done: boolean } {
+  const fail = Object.assign(
+    (err: Error) => {
+      if (fail.done) return;
+      fail.done = true;
+      reject(err);
+      req.destroy();
+    },
+    { done: false },
+  );
+  return fail;
 }
 
 /** Retry-After as delta-seconds (the form the API server writes); an HTTP date is ignored. */
