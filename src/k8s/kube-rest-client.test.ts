@@ -169,6 +169,21 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('refuses a streamed LIST page larger than its bound, naming the path', async () => {
+    handler = (_req, res) => json(res, 200, { items: ['x'.repeat(64 * 1024)] });
+    const client = new KubeRestClient(connection(), { maxListBytes: 16 * 1024 });
+    try {
+      let received = 0;
+      await assert.rejects(
+        client.stream('/api/v1/pods?limit=500', (c) => void (received += c.length)),
+        /GET \/api\/v1\/pods: the answer exceeds 16384 bytes/,
+      );
+      assert.ok(received <= 16 * 1024, `no more than the bound was handed over: ${received}`);
+    } finally {
+      client.close();
+    }
+  });
+
   it('checks the server certificate against tls-server-name', async () => {
     handler = (_req, res) => json(res, 200, pod('a', '1'));
     const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));
@@ -259,8 +274,12 @@ describe('Informer against a local HTTPS server', () => {
         .writeHead(200, { 'content-type': 'application/json' })
         .end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
 
-  async function run(opts: Partial<ConstructorParameters<typeof Informer>[1]>, until: () => boolean) {
-    const client = new KubeRestClient(connection());
+  async function run(
+    opts: Partial<ConstructorParameters<typeof Informer>[1]>,
+    until: () => boolean,
+    clientOpts: ConstructorParameters<typeof KubeRestClient>[1] = {},
+  ) {
+    const client = new KubeRestClient(connection(), clientOpts);
     const stop = new AbortController();
     const sleeps: number[] = [];
     const inf = new Informer(client, {
@@ -317,6 +336,33 @@ describe('Informer against a local HTTPS server', () => {
     const { sleeps } = await run({}, () => watchUrls().length >= 5);
     assert.equal(sleeps.length, 4, `one backoff per short watch: ${sleeps.join(', ')}`);
     assert.ok(sleeps[3]! > sleeps[0]! * 4, `the backoff grows: ${sleeps.join(', ')}`);
+  });
+
+  it('asks again in smaller pages when a LIST page is over the bound', async () => {
+    seen.length = 0;
+    // Eight objects of about 3 KiB each; the server pages them as kube-apiserver does.
+    const items = Array.from({ length: 8 }, (_, i) => ({
+      ...pod(`p${i}`, '1'),
+      data: 'x'.repeat(3 * 1024),
+    }));
+    handler = (req, res) => {
+      const q = new URL(req.url ?? '', 'https://x').searchParams;
+      if (q.get('watch') === '1')
+        return void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+      const from = Number(q.get('continue') ?? 0);
+      const to = from + Number(q.get('limit'));
+      const cont = to < items.length ? String(to) : '';
+      json(res, 200, { metadata: { resourceVersion: '9', continue: cont }, items: items.slice(from, to) });
+    };
+    const { inf } = await run({ pageSize: 8 }, () => watchUrls().length >= 1, {
+      maxListBytes: 10 * 1024,
+    });
+    assert.equal(inf.size, 8);
+    assert.deepEqual(
+      listUrls().map((u) => new URL(u, 'https://x').searchParams.get('limit')),
+      ['8', '4', '2', '2', '2', '2'],
+      'halved until a page fits, then kept for the rest of the list',
+    );
   });
 
   it('gives up on a silent watch and watches again from the same version', async () => {

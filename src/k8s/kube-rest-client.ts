@@ -17,8 +17,26 @@ export interface KubeResponse {
  * (etcd refuses objects over 1.5 MiB by default).
  */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * One LIST page streamed to the informer (KubeRestClient.stream). The informer holds one item at
+ * a time, not the page, so this bounds what the server may send rather than memory; a page over
+ * it is asked for again in smaller pages (Informer), since tenants choose how large their objects
+ * are and a page of 500 NADs near etcd's 1.5 MiB object limit would be 750 MiB.
+ */
+export const MAX_LIST_BYTES = 64 * 1024 * 1024;
 /** One watch event is one object: etcd's default object limit (1.5 MiB) with room to spare. */
 export const MAX_WATCH_LINE_BYTES = 4 * 1024 * 1024;
+
+/** An answer (or one watch event) over the client's bound; the request was abandoned. */
+export class ResponseTooLargeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly limit: number,
+    what = 'the answer',
+  ) {
+    super(`${path}: ${what} exceeds ${limit} bytes; the request was abandoned`);
+  }
+}
 
 /** Counts requests by verb and resource, for metrics and for the benchmark's API-cost figures. */
 export type RequestObserver = (verb: string, path: string, status: number) => void;
@@ -40,7 +58,11 @@ export class KubeRestClient {
       timeoutMs?: number;
       observe?: RequestObserver;
       keepAlive?: boolean;
+      /** Bound of one request's answer (request()); default MAX_RESPONSE_BYTES. */
       maxResponseBytes?: number;
+      /** Bound of one streamed LIST page (stream()); default MAX_LIST_BYTES. */
+      maxListBytes?: number;
+      /** Bound of one watch event line (watch()); default MAX_WATCH_LINE_BYTES. */
       maxWatchLineBytes?: number;
       /** Runs exec credential plugins (tests script one). */
       execRunner?: ExecRunner;
@@ -133,8 +155,7 @@ export class KubeRestClient {
           res.on('data', (c: Buffer) => {
             if (fail.done) return;
             size += c.length;
-            if (size > limit)
-              return fail(new Error(`${method} ${url.pathname}: the answer exceeds ${limit} bytes`));
+            if (size > limit) return fail(new ResponseTooLargeError(`${method} ${url.pathname}`, limit));
             chunks.push(c);
           });
           res.on('end', () => {
@@ -183,9 +204,13 @@ export class KubeRestClient {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          const limit = this.opts.maxListBytes ?? MAX_LIST_BYTES;
+          let size = 0;
           const fail = abandon(req, reject);
           res.on('data', (c: Buffer) => {
             if (fail.done) return;
+            size += c.length;
+            if (size > limit) return fail(new ResponseTooLargeError(`GET ${url.pathname}`, limit));
             try {
               onChunk(c, status);
             } catch (err) {
@@ -226,7 +251,7 @@ export class KubeRestClient {
           if (fail.done) return;
           buf += chunk;
           if (buf.length > limit && buf.indexOf('\n') < 0)
-            return fail(new Error(`WATCH ${url.pathname}: one event exceeds ${limit} bytes`));
+            return fail(new ResponseTooLargeError(`WATCH ${url.pathname}`, limit, 'one event'));
           let nl;
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl);
