@@ -5,7 +5,7 @@
  * The e2e suite runs the same client against a real kube-apiserver.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -278,8 +278,9 @@ describe('Informer against a local HTTPS server', () => {
     opts: Partial<ConstructorParameters<typeof Informer>[1]>,
     until: () => boolean,
     clientOpts: ConstructorParameters<typeof KubeRestClient>[1] = {},
+    conn: Partial<KubeConnection> = {},
   ) {
-    const client = new KubeRestClient(connection(), clientOpts);
+    const client = new KubeRestClient(connection(conn), clientOpts);
     const stop = new AbortController();
     const sleeps: number[] = [];
     const inf = new Informer(client, {
@@ -363,6 +364,49 @@ describe('Informer against a local HTTPS server', () => {
       ['8', '4', '2', '2', '2', '2'],
       'halved until a page fits, then kept for the rest of the list',
     );
+  });
+
+  it('re-reads a rotated token file after a 401 on a watch and on a list, even with the same mtime', async () => {
+    seen.length = 0;
+    // The file is rewritten with its old mtime (a copy that kept it, a change within the clock's
+    // resolution): only the 401 tells the client that its token is stale.
+    const tokenFile = join(dir, 'informer-token');
+    const rotate = (token: string) => {
+      writeFileSync(tokenFile, `${token}\n`);
+      utimesSync(tokenFile, 1000, 1000);
+      valid = token;
+    };
+    let valid = '';
+    rotate('tok-1');
+    handler = (req, res) => {
+      const isWatch = new URL(req.url ?? '', 'https://x').searchParams.get('watch') === '1';
+      if (req.headers.authorization !== `Bearer ${valid}`)
+        return json(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+      if (!isWatch) {
+        if (valid === 'tok-1') rotate('tok-2'); // the watch that follows is refused
+        return json(res, 200, { metadata: { resourceVersion: '5' }, items: [pod('a', '5')] });
+      }
+      if (valid === 'tok-2') {
+        rotate('tok-3'); // the re-list that follows is refused
+        return json(res, 410, status(410, 'Expired', 'too old resource version'));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+    };
+    await run(
+      {},
+      () => seen.some((s) => s.url.includes('watch=1') && s.auth === 'Bearer tok-3'),
+      {},
+      { tokenFile },
+    );
+    const auths = seen.map((s) => `${s.url.includes('watch=1') ? 'watch' : 'list'} ${s.auth.slice(7)}`);
+    assert.deepEqual(auths, [
+      'list tok-1',
+      'watch tok-1', // 401
+      'watch tok-2', // 410
+      'list tok-2', // 401
+      'list tok-3',
+      'watch tok-3',
+    ]);
   });
 
   it('gives up on a silent watch and watches again from the same version', async () => {

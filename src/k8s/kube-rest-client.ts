@@ -51,6 +51,8 @@ export class KubeRestClient {
   private token: string | undefined;
   private readonly execSource: ExecCredentialSource | undefined;
   private tokenMtime = 0;
+  /** A LIST or watch was answered 401: the next request re-reads the token (or runs the plugin). */
+  private reauth = false;
 
   constructor(
     private readonly conn: KubeConnection,
@@ -83,7 +85,18 @@ export class KubeRestClient {
 
   /** The bearer token: from the exec plugin when the kubeconfig has one, else token/tokenFile. */
   private async authToken(force = false): Promise<string | undefined> {
-    return this.execSource ? this.execSource.token(force) : this.bearer(force);
+    const again = force || this.reauth;
+    this.reauth = false;
+    return this.execSource ? this.execSource.token(again) : this.bearer(again);
+  }
+
+  /**
+   * stream() and watch() cannot send again (their body is already handed on), so a 401 there
+   * marks the token stale for the caller's retry: a token file rewritten with the same mtime, or
+   * an exec token revoked before its expiry, would otherwise be sent again forever.
+   */
+  private noteStatus(status: number): void {
+    if (status === 401 && (this.conn.tokenFile || this.execSource)) this.reauth = true;
   }
 
   private bearer(force = false): string | undefined {
@@ -204,6 +217,7 @@ export class KubeRestClient {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          this.noteStatus(status);
           const limit = this.opts.maxListBytes ?? MAX_LIST_BYTES;
           let size = 0;
           const fail = abandon(req, reject);
@@ -243,6 +257,7 @@ export class KubeRestClient {
     return new Promise((resolvePromise, reject) => {
       const req = request(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
         this.opts.observe?.('WATCH', url.pathname, res.statusCode ?? 0);
+        this.noteStatus(res.statusCode ?? 0);
         let buf = '';
         const limit = this.opts.maxWatchLineBytes ?? MAX_WATCH_LINE_BYTES;
         const fail = abandon(req, reject);
