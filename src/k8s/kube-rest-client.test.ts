@@ -184,6 +184,43 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('splits watch lines on bytes: a character cut between chunks survives, the bound counts bytes', async () => {
+    const ev = (name: string) => `${JSON.stringify({ type: 'ADDED', object: { metadata: { name } } })}\n`;
+    const first = Buffer.from(ev('café') + ev('x'));
+    const cut = first.indexOf(Buffer.from('é')) + 1; // between the two bytes of é
+    const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(first.subarray(0, cut));
+      void later(20)
+        .then(() => res.write(first.subarray(cut)))
+        .then(() => later(20))
+        // 600 characters, 1200 bytes: over a 1000-byte bound however the characters are counted.
+        .then(() => res.end(ev('é'.repeat(600))));
+    };
+    const client = new KubeRestClient(connection(), { maxWatchLineBytes: 1000 });
+    try {
+      const names: string[] = [];
+      const onLine = (l: string) =>
+        void names.push((JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name);
+      await assert.rejects(
+        client.watch('/api/v1/pods?watch=1', onLine, new AbortController().signal),
+        /WATCH \/api\/v1\/pods: one event exceeds 1000 bytes/,
+      );
+      assert.deepEqual(names, ['café', 'x']);
+      // A callback that throws fails the watch, not the process.
+      const throwing = () => {
+        throw new Error('bad transform');
+      };
+      await assert.rejects(
+        client.watch('/api/v1/pods?watch=1', throwing, new AbortController().signal),
+        /bad transform/,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it('checks the server certificate against tls-server-name', async () => {
     handler = (_req, res) => json(res, 200, pod('a', '1'));
     const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));

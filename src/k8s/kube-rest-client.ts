@@ -258,21 +258,32 @@ export class KubeRestClient {
       const req = request(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
         this.opts.observe?.('WATCH', url.pathname, res.statusCode ?? 0);
         this.noteStatus(res.statusCode ?? 0);
-        let buf = '';
+        // Split on the raw bytes (a newline byte never occurs inside a UTF-8 sequence), so the bound
+        // counts bytes as sent and each chunk is scanned once, however long the line it continues.
+        const pieces: Buffer[] = [];
+        let pending = 0;
         const limit = this.opts.maxWatchLineBytes ?? MAX_WATCH_LINE_BYTES;
         const fail = abandon(req, reject);
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
+        const tooLong = () => fail(new ResponseTooLargeError(`WATCH ${url.pathname}`, limit, 'one event'));
+        res.on('data', (chunk: Buffer) => {
           if (fail.done) return;
-          buf += chunk;
-          if (buf.length > limit && buf.indexOf('\n') < 0)
-            return fail(new ResponseTooLargeError(`WATCH ${url.pathname}`, limit, 'one event'));
-          let nl;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (line.trim() !== '') onLine(line);
+          let from = 0;
+          for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
+            if (pending + nl - from > limit) return tooLong();
+            pieces.push(chunk.subarray(from, nl));
+            const line = Buffer.concat(pieces).toString('utf8');
+            pieces.length = 0;
+            pending = 0;
+            from = nl + 1;
+            try {
+              if (line.trim() !== '') onLine(line);
+            } catch (err) {
+              return fail(err as Error);
+            }
           }
+          pending += chunk.length - from;
+          if (pending > limit) return tooLong();
+          if (from < chunk.length) pieces.push(chunk.subarray(from));
         });
         res.on('end', () => {
           if (!fail.done) resolvePromise(res.statusCode ?? 0);
