@@ -258,6 +258,36 @@ describe('status PATCH retries', () => {
     }
   });
 
+  it('bounds Retry-After, and gives up on a conflict after five jittered attempts', async () => {
+    const delays: number[] = [];
+    const client = new KubeRestClient(connection());
+    try {
+      const view = new KubernetesClusterView(client, { sleep: async (ms) => void delays.push(ms) });
+      let answers = 0;
+      handler = (_req, res) =>
+        ++answers === 1
+          ? json(res, 429, status(429, 'TooManyRequests', 'slow down'), { 'retry-after': '3600' })
+          : json(res, 200, pod('a', '2'));
+      await view.writeNetworkStatus(ref, '[]');
+      assert.deepEqual(delays, [5000], 'an hour asked, five seconds waited: ADD runs under the CNI timeout');
+      delays.length = 0;
+      answers = 0;
+      handler = (_req, res) => {
+        answers++;
+        json(res, 409, status(409, 'Conflict', 'the object has been modified'));
+      };
+      await assert.rejects(view.writeNetworkStatus(ref, '[]'), /HTTP 409: the object has been modified/);
+      assert.equal(answers, 5);
+      assert.equal(delays.length, 4);
+      delays.forEach((d, i) => {
+        const base = 200 * 2 ** i;
+        assert.ok(d >= base * 0.75 && d <= base * 1.25, `attempt ${i + 1} waited ${d} ms, ${base} ± 25 %`);
+      });
+    } finally {
+      client.close();
+    }
+  });
+
   it('decides on Status.reason and details.causes, not on the word "uid" in the body', async () => {
     const client = new KubeRestClient(connection());
     try {
@@ -374,6 +404,19 @@ describe('Informer against a local HTTPS server', () => {
     const { sleeps } = await run({}, () => watchUrls().length >= 5);
     assert.equal(sleeps.length, 4, `one backoff per short watch: ${sleeps.join(', ')}`);
     assert.ok(sleeps[3]! > sleeps[0]! * 4, `the backoff grows: ${sleeps.join(', ')}`);
+  });
+
+  it('re-opens a watch the server ends at once only a few times in a window (real clock)', async () => {
+    seen.length = 0;
+    handler = (req, res) =>
+      new URL(req.url ?? '', 'https://x').searchParams.get('watch') === '1'
+        ? res.writeHead(200, { 'content-type': 'application/json' }).end()
+        : json(res, 200, { metadata: { resourceVersion: '5' }, items: [] });
+    const started = Date.now();
+    // The informer's own sleep: backoff 50, 100, 200, 400, 800 ms (± 20 %) from the first re-open.
+    await run({ sleep: undefined, backoffInitialMs: 50 }, () => Date.now() - started > 1500);
+    const opened = watchUrls().length;
+    assert.ok(opened >= 2 && opened <= 8, `${opened} watches in 1.5 s (a hot loop opens hundreds)`);
   });
 
   it('asks again in smaller pages when a LIST page is over the bound', async () => {
