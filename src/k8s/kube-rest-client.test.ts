@@ -221,6 +221,27 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('keeps the path of a server URL as a prefix (a proxy serving several clusters)', async () => {
+    handler = (_req, res) => json(res, 200, pod('a', '1'));
+    const client = new KubeRestClient(connection({ server: `https://127.0.0.1:${port}/k8s/clusters/c-1/` }));
+    try {
+      seen.length = 0;
+      assert.equal((await client.request('GET', '/api/v1/namespaces/ns/pods/a')).status, 200);
+      await client.stream('/api/v1/pods?limit=1', () => undefined);
+      await client.watch('/api/v1/pods?watch=1', () => undefined, new AbortController().signal);
+      assert.deepEqual(
+        seen.map((s) => s.url),
+        [
+          '/k8s/clusters/c-1/api/v1/namespaces/ns/pods/a',
+          '/k8s/clusters/c-1/api/v1/pods?limit=1',
+          '/k8s/clusters/c-1/api/v1/pods?watch=1',
+        ],
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it('checks the server certificate against tls-server-name', async () => {
     handler = (_req, res) => json(res, 200, pod('a', '1'));
     const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));

@@ -83,6 +83,15 @@ export class KubeRestClient {
     if (conn.exec) this.execSource = new ExecCredentialSource(conn.exec, opts.execRunner);
   }
 
+  /**
+   * An API path under the server URL. The server may carry a path of its own (a proxy that
+   * serves several clusters, as Rancher's https://host/k8s/clusters/ID does): resolving an
+   * absolute path against it with new URL(path, server) would drop it, so it is kept as a prefix.
+   */
+  private url(path: string): URL {
+    return new URL(this.conn.server.replace(/\/+$/, '') + path);
+  }
+
   /** The bearer token: from the exec plugin when the kubeconfig has one, else token/tokenFile. */
   private async authToken(force = false): Promise<string | undefined> {
     const again = force || this.reauth;
@@ -142,7 +151,7 @@ export class KubeRestClient {
     token: string | undefined,
     signal?: AbortSignal,
   ): Promise<KubeResponse> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -201,7 +210,7 @@ export class KubeRestClient {
     onChunk: (chunk: Buffer, status: number) => void,
     signal?: AbortSignal,
   ): Promise<number> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -250,7 +259,7 @@ export class KubeRestClient {
 
   /** Streams a watch: calls `onLine` for every JSON line until the server or `signal` ends it. */
   async watch(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
