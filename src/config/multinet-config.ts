@@ -87,7 +87,7 @@ export interface MultinetConfig {
 export const MULTINET_OPTIONS = {
   kubeconfig: absPath(
     '',
-    'API server access. Empty: the in-cluster ServiceAccount when `KUBERNETES_SERVICE_HOST`/`PORT` are set, else no API server (default network and `defaultNetworks` from files only; no status written). Token, `tokenFile` (re-read when it changes) and client certificates are supported, and `tls-server-name`, and `exec` credential plugins (`client.authentication.k8s.io/v1`, tokens only: run without a shell, the token cached until its `expirationTimestamp` and fetched again after a 401); `auth-provider` plugins, `proxy-url`, basic auth and impersonation are refused by name at start rather than ignored',
+    'API server access. Empty: the in-cluster ServiceAccount when `KUBERNETES_SERVICE_HOST`/`PORT` are set, else no API server (default network and `defaultNetworks` from files only; no status written). Token, `tokenFile` (re-read when it changes) and client certificates are supported, and `tls-server-name`, and `exec` credential plugins (`client.authentication.k8s.io/v1` or `v1beta1`, tokens only, no `provideClusterInfo`: run without a shell, the token cached until its `expirationTimestamp` and fetched again after a 401); `auth-provider` plugins, `proxy-url`, basic auth and impersonation are refused by name at start rather than ignored',
   ),
   clusterNetwork: str(
     '',

@@ -11,6 +11,14 @@ export interface ExecConfig {
 }
 
 export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
+/**
+ * The versions a kubeconfig may ask for: v1beta1 is the same protocol for tokens (still what
+ * several cloud CLIs write into kubeconfigs); v1alpha1 was removed from client-go in 1.24.
+ */
+export const EXEC_API_VERSIONS: readonly string[] = [
+  EXEC_API_VERSION,
+  'client.authentication.k8s.io/v1beta1',
+];
 const MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /** Runs a credential plugin and answers its stdout (a port, so tests can script one). */

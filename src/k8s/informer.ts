@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.ts';
 import { applyWatchEvent, objectKey, resourceVersionOf } from './informer-event.ts';
 import type { KubeRestClient } from './kube-rest-client.ts';
-import { apiErrorMessage } from './kube-rest-client.ts';
+import { apiErrorMessage, ResponseTooLargeError } from './kube-rest-client.ts';
 import { ListItemSplitter } from './list-item-splitter.ts';
 
 /** The two calls an informer makes (KubeRestClient; a fake in unit tests). */
@@ -195,26 +195,37 @@ export class Informer<T> {
   /**
    * Lists in pages of `pageSize` (limit/continue), each page parsed item by item as it arrives
    * (ListItemSplitter): the peak is one item, not one page, however large a tenant made them.
+   * A page over the client's bound is asked for again with half the limit (a continue token
+   * holds for any limit), so large objects cost round trips rather than a list that never ends.
    */
   private async list(signal: AbortSignal): Promise<void> {
     const next = new Map<string, T>();
     let cont = '';
     let rv: string | undefined;
-    do {
+    let limit = this.opts.pageSize ?? 100;
+    for (;;) {
       let errorText = '';
       const splitter = new ListItemSplitter((item) => {
         if (typeof item !== 'object' || item === null) return;
         const key = objectKey(item as Record<string, unknown>);
         if (key !== undefined) next.set(key, this.opts.transform(item as Record<string, unknown>));
       }, this.opts.maxStringBytes);
-      const status = await this.client.stream(
-        this.url({ limit: String(this.opts.pageSize ?? 100), ...(cont ? { continue: cont } : {}) }),
-        (chunk, code) => {
-          if (code === 200) splitter.push(chunk);
-          else if (errorText.length < 64 * 1024) errorText += chunk.toString('utf8');
-        },
-        signal,
-      );
+      let status: number;
+      try {
+        status = await this.client.stream(
+          this.url({ limit: String(limit), ...(cont ? { continue: cont } : {}) }),
+          (chunk, code) => {
+            if (code === 200) splitter.push(chunk);
+            else if (errorText.length < 64 * 1024) errorText += chunk.toString('utf8');
+          },
+          signal,
+        );
+      } catch (err) {
+        if (!(err instanceof ResponseTooLargeError) || limit === 1) throw err;
+        limit = Math.ceil(limit / 2);
+        this.opts.log.warn({ resource: this.opts.resource, limit }, 'list page too large; asking again');
+        continue;
+      }
       if (status !== 200)
         throw new HttpStatusError(
           status,
@@ -223,7 +234,8 @@ export class Informer<T> {
       const body = splitter.end() as { metadata?: Record<string, unknown> };
       rv = resourceVersionOf(body as Record<string, unknown>) ?? rv;
       cont = typeof body.metadata?.['continue'] === 'string' ? body.metadata['continue'] : '';
-    } while (cont !== '');
+      if (cont === '') break;
+    }
     this.store = next;
     this.rv = rv;
     if (this.listeners.length > 0)

@@ -5,7 +5,7 @@
  * The e2e suite runs the same client against a real kube-apiserver.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -146,6 +146,102 @@ describe('KubeRestClient against a local HTTPS server', () => {
     }
   });
 
+  it('an over-bound answer that arrives in one piece is an error, not an uncaught exception', async () => {
+    // 4 KiB sent at once arrives as one TLS record: the bound is crossed by the last chunk, after
+    // which an error given to req.destroy() would be emitted where nothing listens.
+    handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('x'.repeat(4096));
+    const client = new KubeRestClient(connection(), { maxResponseBytes: 1024, maxWatchLineBytes: 1024 });
+    try {
+      await assert.rejects(
+        client.request('GET', '/api/v1/pods'),
+        /GET \/api\/v1\/pods: the answer exceeds 1024/,
+      );
+      const refuse = () => {
+        throw new Error('not a list');
+      };
+      await assert.rejects(client.stream('/api/v1/pods', refuse), /not a list/);
+      const watch = client.watch('/api/v1/pods?watch=1', () => undefined, new AbortController().signal);
+      await assert.rejects(watch, /WATCH \/api\/v1\/pods: one event exceeds 1024/);
+      // The process is still here; give a stray error a turn to surface as a failure of this test.
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a streamed LIST page larger than its bound, naming the path', async () => {
+    handler = (_req, res) => json(res, 200, { items: ['x'.repeat(64 * 1024)] });
+    const client = new KubeRestClient(connection(), { maxListBytes: 16 * 1024 });
+    try {
+      let received = 0;
+      await assert.rejects(
+        client.stream('/api/v1/pods?limit=500', (c) => void (received += c.length)),
+        /GET \/api\/v1\/pods: the answer exceeds 16384 bytes/,
+      );
+      assert.ok(received <= 16 * 1024, `no more than the bound was handed over: ${received}`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('splits watch lines on bytes: a character cut between chunks survives, the bound counts bytes', async () => {
+    const ev = (name: string) => `${JSON.stringify({ type: 'ADDED', object: { metadata: { name } } })}\n`;
+    const first = Buffer.from(ev('café') + ev('x'));
+    const cut = first.indexOf(Buffer.from('é')) + 1; // between the two bytes of é
+    const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(first.subarray(0, cut));
+      void later(20)
+        .then(() => res.write(first.subarray(cut)))
+        .then(() => later(20))
+        // 600 characters, 1200 bytes: over a 1000-byte bound however the characters are counted.
+        .then(() => res.end(ev('é'.repeat(600))));
+    };
+    const client = new KubeRestClient(connection(), { maxWatchLineBytes: 1000 });
+    try {
+      const names: string[] = [];
+      const onLine = (l: string) =>
+        void names.push((JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name);
+      await assert.rejects(
+        client.watch('/api/v1/pods?watch=1', onLine, new AbortController().signal),
+        /WATCH \/api\/v1\/pods: one event exceeds 1000 bytes/,
+      );
+      assert.deepEqual(names, ['café', 'x']);
+      // A callback that throws fails the watch, not the process.
+      const throwing = () => {
+        throw new Error('bad transform');
+      };
+      await assert.rejects(
+        client.watch('/api/v1/pods?watch=1', throwing, new AbortController().signal),
+        /bad transform/,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it('keeps the path of a server URL as a prefix (a proxy serving several clusters)', async () => {
+    handler = (_req, res) => json(res, 200, pod('a', '1'));
+    const client = new KubeRestClient(connection({ server: `https://127.0.0.1:${port}/k8s/clusters/c-1/` }));
+    try {
+      seen.length = 0;
+      assert.equal((await client.request('GET', '/api/v1/namespaces/ns/pods/a')).status, 200);
+      await client.stream('/api/v1/pods?limit=1', () => undefined);
+      await client.watch('/api/v1/pods?watch=1', () => undefined, new AbortController().signal);
+      assert.deepEqual(
+        seen.map((s) => s.url),
+        [
+          '/k8s/clusters/c-1/api/v1/namespaces/ns/pods/a',
+          '/k8s/clusters/c-1/api/v1/pods?limit=1',
+          '/k8s/clusters/c-1/api/v1/pods?watch=1',
+        ],
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it('checks the server certificate against tls-server-name', async () => {
     handler = (_req, res) => json(res, 200, pod('a', '1'));
     const good = new KubeRestClient(connection({ tlsServerName: 'kubernetes.default.svc' }));
@@ -178,6 +274,36 @@ describe('status PATCH retries', () => {
       assert.equal(answers.length, 0, 'three attempts');
       assert.equal(delays[0], 2000, 'Retry-After: 2');
       assert.ok(delays[1]! >= 200 && delays[1]! <= 500, `second backoff jittered: ${delays[1]}`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('bounds Retry-After, and gives up on a conflict after five jittered attempts', async () => {
+    const delays: number[] = [];
+    const client = new KubeRestClient(connection());
+    try {
+      const view = new KubernetesClusterView(client, { sleep: async (ms) => void delays.push(ms) });
+      let answers = 0;
+      handler = (_req, res) =>
+        ++answers === 1
+          ? json(res, 429, status(429, 'TooManyRequests', 'slow down'), { 'retry-after': '3600' })
+          : json(res, 200, pod('a', '2'));
+      await view.writeNetworkStatus(ref, '[]');
+      assert.deepEqual(delays, [5000], 'an hour asked, five seconds waited: ADD runs under the CNI timeout');
+      delays.length = 0;
+      answers = 0;
+      handler = (_req, res) => {
+        answers++;
+        json(res, 409, status(409, 'Conflict', 'the object has been modified'));
+      };
+      await assert.rejects(view.writeNetworkStatus(ref, '[]'), /HTTP 409: the object has been modified/);
+      assert.equal(answers, 5);
+      assert.equal(delays.length, 4);
+      delays.forEach((d, i) => {
+        const base = 200 * 2 ** i;
+        assert.ok(d >= base * 0.75 && d <= base * 1.25, `attempt ${i + 1} waited ${d} ms, ${base} ± 25 %`);
+      });
     } finally {
       client.close();
     }
@@ -236,8 +362,13 @@ describe('Informer against a local HTTPS server', () => {
         .writeHead(200, { 'content-type': 'application/json' })
         .end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
 
-  async function run(opts: Partial<ConstructorParameters<typeof Informer>[1]>, until: () => boolean) {
-    const client = new KubeRestClient(connection());
+  async function run(
+    opts: Partial<ConstructorParameters<typeof Informer>[1]>,
+    until: () => boolean,
+    clientOpts: ConstructorParameters<typeof KubeRestClient>[1] = {},
+    conn: Partial<KubeConnection> = {},
+  ) {
+    const client = new KubeRestClient(connection(conn), clientOpts);
     const stop = new AbortController();
     const sleeps: number[] = [];
     const inf = new Informer(client, {
@@ -294,6 +425,89 @@ describe('Informer against a local HTTPS server', () => {
     const { sleeps } = await run({}, () => watchUrls().length >= 5);
     assert.equal(sleeps.length, 4, `one backoff per short watch: ${sleeps.join(', ')}`);
     assert.ok(sleeps[3]! > sleeps[0]! * 4, `the backoff grows: ${sleeps.join(', ')}`);
+  });
+
+  it('re-opens a watch the server ends at once only a few times in a window (real clock)', async () => {
+    seen.length = 0;
+    handler = (req, res) =>
+      new URL(req.url ?? '', 'https://x').searchParams.get('watch') === '1'
+        ? res.writeHead(200, { 'content-type': 'application/json' }).end()
+        : json(res, 200, { metadata: { resourceVersion: '5' }, items: [] });
+    const started = Date.now();
+    // The informer's own sleep: backoff 50, 100, 200, 400, 800 ms (± 20 %) from the first re-open.
+    await run({ sleep: undefined, backoffInitialMs: 50 }, () => Date.now() - started > 1500);
+    const opened = watchUrls().length;
+    assert.ok(opened >= 2 && opened <= 8, `${opened} watches in 1.5 s (a hot loop opens hundreds)`);
+  });
+
+  it('asks again in smaller pages when a LIST page is over the bound', async () => {
+    seen.length = 0;
+    // Eight objects of about 3 KiB each; the server pages them as kube-apiserver does.
+    const items = Array.from({ length: 8 }, (_, i) => ({
+      ...pod(`p${i}`, '1'),
+      data: 'x'.repeat(3 * 1024),
+    }));
+    handler = (req, res) => {
+      const q = new URL(req.url ?? '', 'https://x').searchParams;
+      if (q.get('watch') === '1')
+        return void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+      const from = Number(q.get('continue') ?? 0);
+      const to = from + Number(q.get('limit'));
+      const cont = to < items.length ? String(to) : '';
+      json(res, 200, { metadata: { resourceVersion: '9', continue: cont }, items: items.slice(from, to) });
+    };
+    const { inf } = await run({ pageSize: 8 }, () => watchUrls().length >= 1, {
+      maxListBytes: 10 * 1024,
+    });
+    assert.equal(inf.size, 8);
+    assert.deepEqual(
+      listUrls().map((u) => new URL(u, 'https://x').searchParams.get('limit')),
+      ['8', '4', '2', '2', '2', '2'],
+      'halved until a page fits, then kept for the rest of the list',
+    );
+  });
+
+  it('re-reads a rotated token file after a 401 on a watch and on a list, even with the same mtime', async () => {
+    seen.length = 0;
+    // The file is rewritten with its old mtime (a copy that kept it, a change within the clock's
+    // resolution): only the 401 tells the client that its token is stale.
+    const tokenFile = join(dir, 'informer-token');
+    const rotate = (token: string) => {
+      writeFileSync(tokenFile, `${token}\n`);
+      utimesSync(tokenFile, 1000, 1000);
+      valid = token;
+    };
+    let valid = '';
+    rotate('tok-1');
+    handler = (req, res) => {
+      const isWatch = new URL(req.url ?? '', 'https://x').searchParams.get('watch') === '1';
+      if (req.headers.authorization !== `Bearer ${valid}`)
+        return json(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+      if (!isWatch) {
+        if (valid === 'tok-1') rotate('tok-2'); // the watch that follows is refused
+        return json(res, 200, { metadata: { resourceVersion: '5' }, items: [pod('a', '5')] });
+      }
+      if (valid === 'tok-2') {
+        rotate('tok-3'); // the re-list that follows is refused
+        return json(res, 410, status(410, 'Expired', 'too old resource version'));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+    };
+    await run(
+      {},
+      () => seen.some((s) => s.url.includes('watch=1') && s.auth === 'Bearer tok-3'),
+      {},
+      { tokenFile },
+    );
+    const auths = seen.map((s) => `${s.url.includes('watch=1') ? 'watch' : 'list'} ${s.auth.slice(7)}`);
+    assert.deepEqual(auths, [
+      'list tok-1',
+      'watch tok-1', // 401
+      'watch tok-2', // 410
+      'list tok-2', // 401
+      'list tok-3',
+      'watch tok-3',
+    ]);
   });
 
   it('gives up on a silent watch and watches again from the same version', async () => {

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { ExecCredentialSource, type ExecRunner } from './exec-credential.ts';
 import type { KubeConnection } from './kubeconfig.ts';
@@ -16,8 +17,26 @@ export interface KubeResponse {
  * (etcd refuses objects over 1.5 MiB by default).
  */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * One LIST page streamed to the informer (KubeRestClient.stream). The informer holds one item at
+ * a time, not the page, so this bounds what the server may send rather than memory; a page over
+ * it is asked for again in smaller pages (Informer), since tenants choose how large their objects
+ * are and a page of 500 NADs near etcd's 1.5 MiB object limit would be 750 MiB.
+ */
+export const MAX_LIST_BYTES = 64 * 1024 * 1024;
 /** One watch event is one object: etcd's default object limit (1.5 MiB) with room to spare. */
 export const MAX_WATCH_LINE_BYTES = 4 * 1024 * 1024;
+
+/** An answer (or one watch event) over the client's bound; the request was abandoned. */
+export class ResponseTooLargeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly limit: number,
+    what = 'the answer',
+  ) {
+    super(`${path}: ${what} exceeds ${limit} bytes; the request was abandoned`);
+  }
+}
 
 /** Counts requests by verb and resource, for metrics and for the benchmark's API-cost figures. */
 export type RequestObserver = (verb: string, path: string, status: number) => void;
@@ -32,6 +51,8 @@ export class KubeRestClient {
   private token: string | undefined;
   private readonly execSource: ExecCredentialSource | undefined;
   private tokenMtime = 0;
+  /** A LIST or watch was answered 401: the next request re-reads the token (or runs the plugin). */
+  private reauth = false;
 
   constructor(
     private readonly conn: KubeConnection,
@@ -39,7 +60,11 @@ export class KubeRestClient {
       timeoutMs?: number;
       observe?: RequestObserver;
       keepAlive?: boolean;
+      /** Bound of one request's answer (request()); default MAX_RESPONSE_BYTES. */
       maxResponseBytes?: number;
+      /** Bound of one streamed LIST page (stream()); default MAX_LIST_BYTES. */
+      maxListBytes?: number;
+      /** Bound of one watch event line (watch()); default MAX_WATCH_LINE_BYTES. */
       maxWatchLineBytes?: number;
       /** Runs exec credential plugins (tests script one). */
       execRunner?: ExecRunner;
@@ -58,9 +83,29 @@ export class KubeRestClient {
     if (conn.exec) this.execSource = new ExecCredentialSource(conn.exec, opts.execRunner);
   }
 
+  /**
+   * An API path under the server URL. The server may carry a path of its own (a proxy that
+   * serves several clusters, as Rancher's https://host/k8s/clusters/ID does): resolving an
+   * absolute path against it with new URL(path, server) would drop it, so it is kept as a prefix.
+   */
+  private url(path: string): URL {
+    return new URL(this.conn.server.replace(/\/+$/, '') + path);
+  }
+
   /** The bearer token: from the exec plugin when the kubeconfig has one, else token/tokenFile. */
   private async authToken(force = false): Promise<string | undefined> {
-    return this.execSource ? this.execSource.token(force) : this.bearer(force);
+    const again = force || this.reauth;
+    this.reauth = false;
+    return this.execSource ? this.execSource.token(again) : this.bearer(again);
+  }
+
+  /**
+   * stream() and watch() cannot send again (their body is already handed on), so a 401 there
+   * marks the token stale for the caller's retry: a token file rewritten with the same mtime, or
+   * an exec token revoked before its expiry, would otherwise be sent again forever.
+   */
+  private noteStatus(status: number): void {
+    if (status === 401 && (this.conn.tokenFile || this.execSource)) this.reauth = true;
   }
 
   private bearer(force = false): string | undefined {
@@ -106,7 +151,7 @@ export class KubeRestClient {
     token: string | undefined,
     signal?: AbortSignal,
   ): Promise<KubeResponse> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -128,15 +173,15 @@ export class KubeRestClient {
           const chunks: Buffer[] = [];
           const limit = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
           let size = 0;
+          const fail = abandon(req, reject);
           res.on('data', (c: Buffer) => {
+            if (fail.done) return;
             size += c.length;
-            if (size > limit) {
-              req.destroy(new Error(`${method} ${url.pathname}: the answer exceeds ${limit} bytes`));
-              return;
-            }
+            if (size > limit) return fail(new ResponseTooLargeError(`${method} ${url.pathname}`, limit));
             chunks.push(c);
           });
           res.on('end', () => {
+            if (fail.done) return;
             const status = res.statusCode ?? 0;
             this.opts.observe?.(method, url.pathname, status);
             const out: KubeResponse = { status, body: Buffer.concat(chunks).toString('utf8') };
@@ -165,7 +210,7 @@ export class KubeRestClient {
     onChunk: (chunk: Buffer, status: number) => void,
     signal?: AbortSignal,
   ): Promise<number> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -181,14 +226,22 @@ export class KubeRestClient {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          this.noteStatus(status);
+          const limit = this.opts.maxListBytes ?? MAX_LIST_BYTES;
+          let size = 0;
+          const fail = abandon(req, reject);
           res.on('data', (c: Buffer) => {
+            if (fail.done) return;
+            size += c.length;
+            if (size > limit) return fail(new ResponseTooLargeError(`GET ${url.pathname}`, limit));
             try {
               onChunk(c, status);
             } catch (err) {
-              req.destroy(err as Error);
+              fail(err as Error);
             }
           });
           res.on('end', () => {
+            if (fail.done) return;
             this.opts.observe?.('GET', url.pathname, status);
             resolvePromise(status);
           });
@@ -206,30 +259,44 @@ export class KubeRestClient {
 
   /** Streams a watch: calls `onLine` for every JSON line until the server or `signal` ends it. */
   async watch(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<number> {
-    const url = new URL(path, this.conn.server);
+    const url = this.url(path);
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = await this.authToken();
     if (token) headers['authorization'] = `Bearer ${token}`;
     return new Promise((resolvePromise, reject) => {
       const req = request(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
         this.opts.observe?.('WATCH', url.pathname, res.statusCode ?? 0);
-        let buf = '';
+        this.noteStatus(res.statusCode ?? 0);
+        // Split on the raw bytes (a newline byte never occurs inside a UTF-8 sequence), so the bound
+        // counts bytes as sent and each chunk is scanned once, however long the line it continues.
+        const pieces: Buffer[] = [];
+        let pending = 0;
         const limit = this.opts.maxWatchLineBytes ?? MAX_WATCH_LINE_BYTES;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          if (buf.length > limit && buf.indexOf('\n') < 0) {
-            req.destroy(new Error(`WATCH ${url.pathname}: one event exceeds ${limit} bytes`));
-            return;
+        const fail = abandon(req, reject);
+        const tooLong = () => fail(new ResponseTooLargeError(`WATCH ${url.pathname}`, limit, 'one event'));
+        res.on('data', (chunk: Buffer) => {
+          if (fail.done) return;
+          let from = 0;
+          for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
+            if (pending + nl - from > limit) return tooLong();
+            pieces.push(chunk.subarray(from, nl));
+            const line = Buffer.concat(pieces).toString('utf8');
+            pieces.length = 0;
+            pending = 0;
+            from = nl + 1;
+            try {
+              if (line.trim() !== '') onLine(line);
+            } catch (err) {
+              return fail(err as Error);
+            }
           }
-          let nl;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (line.trim() !== '') onLine(line);
-          }
+          pending += chunk.length - from;
+          if (pending > limit) return tooLong();
+          if (from < chunk.length) pieces.push(chunk.subarray(from));
         });
-        res.on('end', () => resolvePromise(res.statusCode ?? 0));
+        res.on('end', () => {
+          if (!fail.done) resolvePromise(res.statusCode ?? 0);
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -240,6 +307,28 @@ export class KubeRestClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * How a response handler gives up on its request: reject first, then destroy the request without
+ * an error. An error handed to destroy() once the last chunk has arrived is emitted on a socket
+ * that has gone back to the keep-alive agent, where nothing listens: an uncaught exception that
+ * ends the daemon (an over-bound answer that arrives in one piece does exactly that).
+ */
+function abandon(
+  req: ClientRequest,
+  reject: (err: Error) => void,
+): ((err: Error) => void) & { done: boolean } {
+  const fail = Object.assign(
+    (err: Error) => {
+      if (fail.done) return;
+      fail.done = true;
+      reject(err);
+      req.destroy();
+    },
+    { done: false },
+  );
+  return fail;
 }
 
 /** Retry-After as delta-seconds (the form the API server writes); an HTTP date is ignored. */

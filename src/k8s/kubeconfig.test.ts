@@ -39,8 +39,13 @@ test('each kubeconfig key that would change how we connect and that we do not im
   const cases: [string, string, RegExp][] = [
     [
       '',
-      ', exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}',
-      /exec: apiVersion must be client\.authentication\.k8s\.io\/v1,/,
+      ', exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: aws}',
+      /exec: apiVersion must be one of client\.authentication\.k8s\.io\/v1, client\.authentication\.k8s\.io\/v1beta1,/,
+    ],
+    [
+      '',
+      ', exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, provideClusterInfo: true}',
+      /user "u" exec: provideClusterInfo is not supported/,
     ],
     [
       '',
@@ -62,6 +67,19 @@ test('tls-server-name is carried to the connection (checked against the server c
   );
   assert.equal(conn.tlsServerName, 'api.internal');
   assert.equal(conn.token, 'abc');
+});
+
+test('an exec plugin of client.authentication.k8s.io/v1beta1 (what several cloud CLIs write) is accepted', () => {
+  const conn = parseKubeconfig(
+    kubeconfig(
+      '',
+      ', exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws, args: [eks, get-token]}',
+    ),
+    '/k',
+    () => Buffer.alloc(0),
+  );
+  assert.equal(conn.exec?.apiVersion, 'client.authentication.k8s.io/v1beta1');
+  assert.equal(conn.exec?.command, 'aws');
 });
 
 test('an exec credential plugin is read: command relative to the kubeconfig, args, env', () => {

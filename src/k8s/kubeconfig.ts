@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, YAMLError } from 'yaml';
-import { EXEC_API_VERSION, type ExecConfig } from './exec-credential.ts';
+import { EXEC_API_VERSIONS, type ExecConfig } from './exec-credential.ts';
 
 /** How to reach and authenticate to the API server, from a kubeconfig or the in-cluster files. */
 export interface KubeConnection {
@@ -95,14 +95,18 @@ export function parseKubeconfig(text: string, path: string, readFile: (p: string
 function parseExec(value: unknown, base: string, where: string): ExecConfig {
   if (typeof value !== 'object' || value === null) throw new Error(`${where}: must be a mapping`);
   const e = value as Obj;
-  if (e['apiVersion'] !== EXEC_API_VERSION)
+  const apiVersion = e['apiVersion'];
+  if (typeof apiVersion !== 'string' || !EXEC_API_VERSIONS.includes(apiVersion))
     throw new Error(
-      `${where}: apiVersion must be ${EXEC_API_VERSION}, got ${JSON.stringify(e['apiVersion'])}`,
+      `${where}: apiVersion must be one of ${EXEC_API_VERSIONS.join(', ')}, got ${JSON.stringify(apiVersion)}`,
     );
   const command = e['command'];
   if (typeof command !== 'string' || command === '') throw new Error(`${where}: command must be a string`);
   if (e['interactiveMode'] === 'Always')
     throw new Error(`${where}: interactiveMode Always needs a person at a terminal; multinet has none`);
+  // The plugin would expect the cluster's details in KUBERNETES_EXEC_INFO, which we do not send.
+  if (e['provideClusterInfo'] === true)
+    throw new Error(`${where}: provideClusterInfo is not supported: the plugin must find its cluster itself`);
   const args = e['args'] ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
     throw new Error(`${where}: args must be a list of strings`);
@@ -117,7 +121,7 @@ function parseExec(value: unknown, base: string, where: string): ExecConfig {
   // As kubectl: a command with a path separator is relative to the kubeconfig; else looked up in PATH.
   const resolved = command.includes('/') && !isAbsolute(command) ? resolve(base, command) : command;
   return {
-    apiVersion: EXEC_API_VERSION,
+    apiVersion,
     command: resolved,
     args: args as string[],
     env: (env as { name: string; value: string }[]).map(({ name, value }) => ({ name, value })),
