@@ -9,7 +9,18 @@ import { basename, dirname, join } from 'node:path';
  * target, then fsync the directory so the rename itself is durable. The temporary name starts
  * with "." and contains ".tmp" so directory listings can skip leftovers.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  /**
+   * false: the same replace-by-rename (no reader ever sees a torn file while the node runs), but
+   * no fsync of the file or the directory, so a power loss may leave the old content or none.
+   * For records whose loss costs nothing but a fallback (as libcni writes its result cache:
+   * os.WriteFile, no fsync); what DEL needs stays durable.
+   */
+  durable = true,
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let renamed = false;
@@ -19,13 +30,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     const file = await open(tmp, flags, mode);
     try {
       await file.writeFile(data);
-      await file.sync();
+      if (durable) await file.sync();
     } finally {
       await file.close();
     }
     await rename(tmp, path);
     renamed = true;
-    await syncDirectory(dir);
+    if (durable) await syncDirectory(dir);
   } finally {
     if (!renamed) await rm(tmp, { force: true });
   }

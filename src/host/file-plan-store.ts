@@ -66,6 +66,7 @@ export class FilePlanStore implements PlanStore {
   async put(plan: AttachmentPlan): Promise<void> {
     const path = this.path(plan.containerId);
     await this.ensure();
+    // Durable (fsync of the file and the directory): DEL after a crash or a power loss runs from it.
     await writeFileAtomic(path, toPlanRecord(plan), 0o600);
   }
 
