@@ -323,6 +323,23 @@ describe('engine errors that tell the truth', () => {
     }
   });
 
+  it('a delegate code that would mislead the runtime becomes 999, and the details keep it', async () => {
+    // 0 and 42 (reserved by the spec, undefined), a fraction, a string, and one no Go uint32 holds.
+    for (const code of [0, 42, 1.5, '7', 2 ** 40]) {
+      const { deps, lists } = setup('net-a');
+      lists.failAdd.add('net-a');
+      lists.failAddCode = code;
+      await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+        const cni = toCniError(err);
+        assert.equal(cni.code, 999, `code ${String(code)}`);
+        assert.match(cni.msg, /DELEGATE_FAILED/);
+        assert.match(cni.details ?? '', /net-a refused/);
+        if (typeof code === 'number') assert.match(cni.details ?? '', new RegExp(`plugin code ${code}\\)`));
+        return true;
+      });
+    }
+  });
+
   it('an API error while resolving the clusterNetwork NAD is CLUSTER_UNAVAILABLE (11), not NOT_FOUND', async () => {
     const { deps, lists, cluster } = setup();
     cluster.getNetworkObject = () =>

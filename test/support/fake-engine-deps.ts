@@ -32,7 +32,7 @@ export class FakeDelegateLists implements DelegateLists {
   /** Interface names whose CHECK fails (drift), with the plugin's error text. */
   failCheck = new Map<string, string>();
   /** The CNI code a failing ADD reports (the plugin's own code, as DelegateError carries it). */
-  failAddCode = 7;
+  failAddCode: unknown = 7;
   addDelayMs = 0;
 
   private record(
