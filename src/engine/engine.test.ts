@@ -181,6 +181,60 @@ describe('engine ADD', () => {
     await runPodNetworkRequest(deps, request('ADD'));
     assert.deepEqual(routes, ['net1 via 10.1.0.1']);
   });
+
+  it('an empty default-route takes the gateways the IPAM result gives that interface', async () => {
+    const { deps, lists, routes, cluster } = setup('[{"name":"net-a","default-route":[]}]');
+    lists.results.set('net-a', (rt) => ({
+      cniVersion: '1.0.0',
+      interfaces: [
+        { name: 'host-side', mac: '02:00:00:00:00:09' },
+        { name: rt.ifName, mac: '02:00:00:00:00:02', sandbox: rt.netns },
+      ],
+      ips: [
+        { address: '10.7.0.5/24', gateway: '10.7.0.254', interface: 1 },
+        { address: '2001:db8:7::5/64', gateway: '2001:db8:7::1', interface: 1 },
+        // Not net1's: the host side's, and one without a gateway.
+        { address: '10.8.0.5/24', gateway: '10.8.0.1', interface: 0 },
+        { address: '10.9.0.5/24', interface: 1 },
+      ],
+    }));
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(routes, ['net1 via 10.7.0.254,2001:db8:7::1']);
+    const status = JSON.parse(cluster.statusWrites[0]!.json) as {
+      interface?: string;
+      'default-route'?: string[];
+    }[];
+    assert.deepEqual(
+      status.map((e) => [e.interface, e['default-route']]),
+      [
+        ['eth0', undefined],
+        ['net1', ['10.7.0.254', '2001:db8:7::1']],
+      ],
+      'network-status names the gateways taken from the result',
+    );
+  });
+
+  it('an empty default-route with no gateway in the result fails with ROUTE_FAILED (7) and undoes all', async () => {
+    const { deps, lists, routes, plans } = setup('[{"name":"net-a","default-route":[]}]');
+    lists.results.set('net-a', (rt) => ({
+      cniVersion: '1.0.0',
+      interfaces: [{ name: rt.ifName, sandbox: rt.netns }],
+      ips: [{ address: '10.7.0.5/24', interface: 0 }],
+    }));
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      const cni = toCniError(err);
+      assert.equal(cni.code, 7);
+      assert.match(cni.msg, /ROUTE_FAILED/);
+      assert.match(cni.details ?? '', /neither the annotation nor the IPAM result gives a gateway for net1/);
+      return true;
+    });
+    assert.deepEqual(routes, []);
+    assert.deepEqual(
+      lists.lines().filter((l) => l.startsWith('DEL')),
+      ['DEL net-a net1', 'DEL cluster-net eth0'],
+    );
+    assert.equal(plans.plans.size, 0);
+  });
 });
 
 describe('engine DEL', () => {

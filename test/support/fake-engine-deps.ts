@@ -34,6 +34,8 @@ export class FakeDelegateLists implements DelegateLists {
   /** The CNI code a failing ADD reports (the plugin's own code, as DelegateError carries it). */
   failAddCode: unknown = 7;
   addDelayMs = 0;
+  /** What a network's ADD returns instead of the default result (interface 0 is `rt.ifName`). */
+  results = new Map<string, (rt: RuntimeConf) => CniResult>();
 
   private record(
     command: string,
@@ -69,6 +71,8 @@ export class FakeDelegateLists implements DelegateLists {
     if (this.failAdd.has(list.name))
       throw Object.assign(new Error(`${list.name} refused`), { code: this.failAddCode });
     this.record('ADD done', list, { ...rt, capabilityArgs: {} });
+    const result = this.results.get(list.name);
+    if (result) return result(rt);
     return {
       cniVersion: '1.0.0',
       interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
