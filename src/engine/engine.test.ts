@@ -324,6 +324,27 @@ describe('engine DEL', () => {
     assert.deepEqual(lists.lines(), []);
   });
 
+  it("CHECK answers with the failing delegate's own code, or 999 for one that would mislead", async () => {
+    for (const [code, expected] of [
+      [100, 100],
+      [3, 3],
+      [42, 999],
+    ] as const) {
+      const { deps, lists } = setup('net-a');
+      const check = { ...request('CHECK'), cniVersion: '1.0.0' };
+      await runPodNetworkRequest(deps, { ...request('ADD'), cniVersion: '1.0.0' });
+      lists.failCheck.set('net1', 'interface net1 not found');
+      lists.failCheckCode = code;
+      await assert.rejects(runPodNetworkRequest(deps, check), (err: unknown) => {
+        const cni = toCniError(err);
+        assert.equal(cni.code, expected, `plugin code ${code}`);
+        assert.match(cni.msg, /CHECK_FAILED/);
+        assert.match(cni.details ?? '', /net1: interface net1 not found/);
+        return true;
+      });
+    }
+  });
+
   it('is idempotent: a second DEL succeeds', async () => {
     const { deps, lists, plans } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
