@@ -18,6 +18,23 @@ export const CniErrorCode = {
   Internal: 999,
 } as const;
 
+/**
+ * The code a meta-plugin may report as its own when a delegate failed with it (SPEC §5 "Error"): a
+ * well-known code (1-8, 11, 50, 51; 8 and 999 are libcni's) means the same whoever reports it, and
+ * 100 and up are plugin-specific: multinet defines none there, so one in a multinet error is always
+ * the delegate's (the msg says DELEGATE_FAILED, the details name the plugin). Anything else would
+ * make the runtime read a meaning nobody gave: 0, negatives, fractions, codes of 1-99 the spec
+ * reserves without defining them, and codes a Go runtime cannot decode into its uint32-sized
+ * field. Those give undefined: the boundary then reports 999, and the plugin's text is kept.
+ */
+export function relayableCode(code: unknown): number | undefined {
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 1 || code > 0xffffffff) return undefined;
+  if (code >= 100 || WELL_KNOWN_CODES.has(code)) return code;
+  return undefined;
+}
+
+const WELL_KNOWN_CODES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 11, 50, 51]);
+
 export type CniErrorCodeValue = (typeof CniErrorCode)[keyof typeof CniErrorCode];
 
 export interface CniErrorJson {

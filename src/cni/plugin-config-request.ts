@@ -14,7 +14,7 @@ export interface PluginRequestOptions {
   cniVersion: string;
   /** Previous plugin's result on ADD, the cached final result on DEL/CHECK. */
   prevResult?: CniResult | undefined;
-  /** Capability args offered by the runtime (CONVENTIONS.md); each plugin gets only what it declares. */
+  /** Capability args offered by the runtime (the CNI repository's CONVENTIONS.md); each plugin gets only what it declares. */
   capabilityArgs?: Record<string, unknown> | undefined;
   /** Set only for GC; an explicit (possibly empty) list, as libcni's nil list sends nothing. */
   validAttachments?: readonly GcAttachment[] | undefined;

@@ -1,4 +1,4 @@
-import { CniErrorCode } from '../cni/cni-error.ts';
+import { CniErrorCode, relayableCode } from '../cni/cni-error.ts';
 import type { CniResult } from '../cni/result.ts';
 import { convertResult } from '../cni/result-convert.ts';
 import type { PodInfo } from '../k8s/cluster-view.ts';
@@ -180,15 +180,19 @@ async function attachPod(
       );
     } catch (err) {
       failed.add(att);
+      const raw = (err as { code?: unknown } | null)?.code;
+      const code = relayableCode(raw);
+      // The plugin's own CNI code reaches the runtime (SPEC §5 "Error"); one that would mislead it
+      // becomes 999, and the reason keeps what the plugin printed.
+      const unrelayed = typeof raw === 'number' && code === undefined ? ` (plugin code ${raw})` : '';
       throw new EngineError(
         {
           code: EngineErrorCode.DelegateFailed,
           pod: label,
           network: att.network,
-          reason: `attaching ${att.ifName} failed: ${describeCause(err)}`,
-          // The plugin's own CNI code reaches the runtime (SPEC §5 "Error"): 7, 11, 100+...
-          cniCode: delegateCode(err),
-          retryable: delegateCode(err) === CniErrorCode.TryAgainLater,
+          reason: `attaching ${att.ifName} failed: ${describeCause(err)}${unrelayed}`,
+          cniCode: code,
+          retryable: code === CniErrorCode.TryAgainLater,
         },
         { cause: err },
       );
@@ -220,12 +224,6 @@ async function attachPod(
   await writeClaimStatuses(deps, plan, results, statuses, signal);
   const first = results.get(plan.attachments[0]!)!;
   return convertResult(first, req.cniVersion);
-}
-
-/** A delegate failure's CNI code (a positive integer), or undefined for ours (999). */
-function delegateCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : undefined;
 }
 
 async function applyDefaultRoute(

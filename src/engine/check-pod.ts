@@ -1,4 +1,4 @@
-import { CniErrorCode } from '../cni/cni-error.ts';
+import { CniErrorCode, relayableCode } from '../cni/cni-error.ts';
 import { selectVersion, versionAtLeast } from '../cni/versions.ts';
 import type { AttachmentPlan } from './attachment-plan.ts';
 import type { EngineDeps, PodNetworkRequest } from './engine-deps.ts';
@@ -39,6 +39,8 @@ export async function checkPod(
         pod: label,
         network: failed.network,
         reason: `${failed.ifName}: ${failed.error}`,
+        // As ADD does: the delegate's own code when the runtime can read it right, else 999.
+        cniCode: relayableCode((failed.cause as { code?: unknown } | null)?.code),
       },
       { cause: failed.cause },
     );

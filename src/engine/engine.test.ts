@@ -181,6 +181,60 @@ describe('engine ADD', () => {
     await runPodNetworkRequest(deps, request('ADD'));
     assert.deepEqual(routes, ['net1 via 10.1.0.1']);
   });
+
+  it('an empty default-route takes the gateways the IPAM result gives that interface', async () => {
+    const { deps, lists, routes, cluster } = setup('[{"name":"net-a","default-route":[]}]');
+    lists.results.set('net-a', (rt) => ({
+      cniVersion: '1.0.0',
+      interfaces: [
+        { name: 'host-side', mac: '02:00:00:00:00:09' },
+        { name: rt.ifName, mac: '02:00:00:00:00:02', sandbox: rt.netns },
+      ],
+      ips: [
+        { address: '10.7.0.5/24', gateway: '10.7.0.254', interface: 1 },
+        { address: '2001:db8:7::5/64', gateway: '2001:db8:7::1', interface: 1 },
+        // Not net1's: the host side's, and one without a gateway.
+        { address: '10.8.0.5/24', gateway: '10.8.0.1', interface: 0 },
+        { address: '10.9.0.5/24', interface: 1 },
+      ],
+    }));
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(routes, ['net1 via 10.7.0.254,2001:db8:7::1']);
+    const status = JSON.parse(cluster.statusWrites[0]!.json) as {
+      interface?: string;
+      'default-route'?: string[];
+    }[];
+    assert.deepEqual(
+      status.map((e) => [e.interface, e['default-route']]),
+      [
+        ['eth0', undefined],
+        ['net1', ['10.7.0.254', '2001:db8:7::1']],
+      ],
+      'network-status names the gateways taken from the result',
+    );
+  });
+
+  it('an empty default-route with no gateway in the result fails with ROUTE_FAILED (7) and undoes all', async () => {
+    const { deps, lists, routes, plans } = setup('[{"name":"net-a","default-route":[]}]');
+    lists.results.set('net-a', (rt) => ({
+      cniVersion: '1.0.0',
+      interfaces: [{ name: rt.ifName, sandbox: rt.netns }],
+      ips: [{ address: '10.7.0.5/24', interface: 0 }],
+    }));
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      const cni = toCniError(err);
+      assert.equal(cni.code, 7);
+      assert.match(cni.msg, /ROUTE_FAILED/);
+      assert.match(cni.details ?? '', /neither the annotation nor the IPAM result gives a gateway for net1/);
+      return true;
+    });
+    assert.deepEqual(routes, []);
+    assert.deepEqual(
+      lists.lines().filter((l) => l.startsWith('DEL')),
+      ['DEL net-a net1', 'DEL cluster-net eth0'],
+    );
+    assert.equal(plans.plans.size, 0);
+  });
 });
 
 describe('engine DEL', () => {
@@ -270,6 +324,27 @@ describe('engine DEL', () => {
     assert.deepEqual(lists.lines(), []);
   });
 
+  it("CHECK answers with the failing delegate's own code, or 999 for one that would mislead", async () => {
+    for (const [code, expected] of [
+      [100, 100],
+      [3, 3],
+      [42, 999],
+    ] as const) {
+      const { deps, lists } = setup('net-a');
+      const check = { ...request('CHECK'), cniVersion: '1.0.0' };
+      await runPodNetworkRequest(deps, { ...request('ADD'), cniVersion: '1.0.0' });
+      lists.failCheck.set('net1', 'interface net1 not found');
+      lists.failCheckCode = code;
+      await assert.rejects(runPodNetworkRequest(deps, check), (err: unknown) => {
+        const cni = toCniError(err);
+        assert.equal(cni.code, expected, `plugin code ${code}`);
+        assert.match(cni.msg, /CHECK_FAILED/);
+        assert.match(cni.details ?? '', /net1: interface net1 not found/);
+        return true;
+      });
+    }
+  });
+
   it('is idempotent: a second DEL succeeds', async () => {
     const { deps, lists, plans } = setup('net-a');
     await runPodNetworkRequest(deps, request('ADD'));
@@ -318,6 +393,23 @@ describe('engine errors that tell the truth', () => {
       await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
         assert.equal(toCniError(err).code, code);
         assert.match(toCniError(err).msg, /DELEGATE_FAILED/);
+        return true;
+      });
+    }
+  });
+
+  it('a delegate code that would mislead the runtime becomes 999, and the details keep it', async () => {
+    // 0 and 42 (reserved by the spec, undefined), a fraction, a string, and one no Go uint32 holds.
+    for (const code of [0, 42, 1.5, '7', 2 ** 40]) {
+      const { deps, lists } = setup('net-a');
+      lists.failAdd.add('net-a');
+      lists.failAddCode = code;
+      await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+        const cni = toCniError(err);
+        assert.equal(cni.code, 999, `code ${String(code)}`);
+        assert.match(cni.msg, /DELEGATE_FAILED/);
+        assert.match(cni.details ?? '', /net-a refused/);
+        if (typeof code === 'number') assert.match(cni.details ?? '', new RegExp(`plugin code ${code}\\)`));
         return true;
       });
     }

@@ -3,11 +3,48 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { AttachmentPlan } from '../engine/attachment-plan.ts';
+import type { AttachmentPlan, PlannedAttachment } from '../engine/attachment-plan.ts';
 import { FilePlanStore } from './file-plan-store.ts';
 
-/** Every field of a plan set, none to its default, so a field dropped on the way is seen. */
-const plan: AttachmentPlan = {
+/**
+ * Every field of a plan set, none to its default, so a field dropped on the way is seen. The
+ * `Required<>` types make a field added to the plan types a compile error here until it is set.
+ */
+const eth0: Required<PlannedAttachment> = {
+  network: 'podnet',
+  ifName: 'eth0',
+  isDefault: true,
+  configText: '{"cniVersion":"1.0.0","name":"podnet","type":"ptp","unknownKey":{"kept":true}}',
+  capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+  defaultRoute: [],
+  resourceName: 'example.com/vf',
+  deviceId: '0000:3b:02.1',
+  draDevice: {
+    driver: 'dra.example.com',
+    pool: 'node-a',
+    device: 'vf-1',
+    claimNamespace: 'ns1',
+    claimName: 'claim-a',
+  },
+  deviceInfoFile: '/var/run/k8s.cni.cncf.io/devinfo/cni/c1-eth0-device.json',
+  selection: '{"name":"podnet"}',
+  pending: true,
+};
+const net1: Required<PlannedAttachment> = {
+  network: 'ns1/net-a',
+  ifName: 'net1',
+  isDefault: false,
+  configText: '{"cniVersion":"0.3.1","name":"net-a","plugins":[{"type":"macvlan","args":{"cni":{"x":1}}}]}',
+  capabilityArgs: { ips: ['10.1.0.5/24'], mac: '02:00:00:00:00:10' },
+  defaultRoute: ['10.1.0.1', '2001:db8::1'],
+  resourceName: 'example.com/sriov',
+  deviceId: '0000:3b:02.2',
+  draDevice: { driver: 'd2', pool: 'p2', device: 'dev2', claimNamespace: 'ns2', claimName: 'claim-b' },
+  deviceInfoFile: '/var/run/k8s.cni.cncf.io/devinfo/cni/c1-net1-device.json',
+  selection: '{"interface":"net1","name":"net-a","namespace":"ns1"}',
+  pending: true,
+};
+const plan: Required<AttachmentPlan> = {
   pod: { namespace: 'ns1', name: 'pod-a', uid: 'uid-1' },
   containerId: 'c1',
   netns: '/run/netns/p1',
@@ -15,24 +52,8 @@ const plan: AttachmentPlan = {
     ['IgnoreUnknown', '1'],
     ['K8S_POD_NAME', 'pod-a'],
   ],
-  attachments: [
-    {
-      network: 'podnet',
-      ifName: 'eth0',
-      isDefault: true,
-      configText: '{"cniVersion":"1.0.0","name":"podnet","type":"ptp","unknownKey":{"kept":true}}',
-      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
-    },
-    {
-      network: 'ns1/net-a',
-      ifName: 'net1',
-      isDefault: false,
-      configText:
-        '{"cniVersion":"0.3.1","name":"net-a","plugins":[{"type":"macvlan","args":{"cni":{"x":1}}}]}',
-      capabilityArgs: { ips: ['10.1.0.5/24'], mac: '02:00:00:00:00:10' },
-      defaultRoute: ['10.1.0.1', '2001:db8::1'],
-    },
-  ],
+  attachments: [eth0, net1],
+  ifNames: ['eth0', 'net1', 'net2'],
 };
 
 async function store(t: { after: (fn: () => Promise<void>) => void }) {

@@ -26,7 +26,7 @@ import { runThinHostScenario } from './scenario-thin-host.ts';
 
 const missing = await missingClusterPrerequisite();
 const run = promisify(execFile);
-/** The kubelet's three (real-node.md), and forwarding: none may change on the host. */
+/** The kubelet's three (docs/cluster.md, "What it is"), and forwarding: none may change on the host. */
 const HOST_SYSCTLS = ['kernel/panic', 'kernel/panic_on_oops', 'vm/overcommit_memory', 'net/ipv4/ip_forward'];
 
 /** What the cluster must leave as it is on the host: sysctls, eth0, routes not on its own links. */

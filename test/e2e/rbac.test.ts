@@ -31,7 +31,6 @@ const ALLOWED: Access[] = [
   { verb: 'get', resource: 'networks', group: 'kubernetes.cni.cncf.io', namespace: NS },
   { verb: 'list', resource: 'networks', group: 'kubernetes.cni.cncf.io' },
   { verb: 'create', resource: 'events', namespace: NS },
-  { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: NS },
   { verb: 'get', resource: 'resourceclaims', group: 'resource.k8s.io', namespace: NS },
   { verb: 'list', resource: 'resourceclaims', group: 'resource.k8s.io' },
   { verb: 'watch', resource: 'resourceclaims', group: 'resource.k8s.io' },
@@ -71,8 +70,9 @@ const REFUSED: Access[] = [
   { verb: 'create', resource: 'networks', group: 'kubernetes.cni.cncf.io', namespace: NS },
   { verb: 'delete', resource: 'networks', group: 'kubernetes.cni.cncf.io', namespace: NS },
   { verb: 'delete', resource: 'events', namespace: NS },
-  // Events are only created, never patched (least privilege).
+  // Events are only created, never patched, and only through the core API (least privilege).
   { verb: 'patch', resource: 'events', namespace: NS },
+  { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: NS },
   { verb: 'get', resource: 'configmaps', namespace: NS },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: saNamespace },
   { verb: 'get', resource: 'clusterroles', group: 'rbac.authorization.k8s.io' },

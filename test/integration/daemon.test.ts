@@ -19,6 +19,7 @@ import {
   scrape,
   shimCall,
   startDaemon,
+  waitFor,
 } from './daemon-harness.ts';
 
 describe('multinet daemon + shim (real plugins, no API server)', { timeout: 120_000 }, () => {
@@ -215,22 +216,22 @@ describe('multinet daemon + shim (real plugins, no API server)', { timeout: 120_
         netns: pods[i]!.path,
         args: podArgs(`r${i}`),
       });
-    let retried = 0;
+    let [added, retried] = [0, 0];
     const adds = Promise.all(
       pods.map(async (_, i) => {
-        await sleep(i * 80);
+        await sleep(i * 80); // arrivals spread over ~1 s: the restart falls among them
         for (;;) {
           const r = await call('ADD', i);
-          if (r.exitCode === 0) return;
+          if (r.exitCode === 0) return void added++;
           assert.equal(r.json?.['code'], 11, r.stdout);
           retried++;
-          await sleep(150);
+          await sleep(150); // the runtime's retry pause
         }
       }),
     );
-    await sleep(300);
+    await waitFor('a first ADD through the first daemon', () => added > 0);
     assert.equal(await first.stop(), 0);
-    await sleep(300);
+    await waitFor('an ADD that met the daemon down', () => retried > 0);
     await startDaemon(t, topo, setup, {});
     await adds;
     assert.ok(retried > 0, 'some ADDs met the daemon down');

@@ -12,7 +12,7 @@ import { scrape, waitFor } from '../integration/daemon-harness.ts';
 import { forwardApiForFaults } from '../support/fault-api.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
-import { bridgeNet, FaultScene, leakList, NOTHING, podArgs } from '../support/fault-scene.ts';
+import { bridgeNet, delegatesOf, FaultScene, leakList, NOTHING, podArgs } from '../support/fault-scene.ts';
 import type { KubeObject } from '../support/kube-client.ts';
 import type { NetnsTopology, PodNs } from '../support/netns.ts';
 
@@ -45,6 +45,24 @@ async function apiScene(t: TestContext, cp: ControlPlane, subnet: number, networ
   const port = await daemon.metricsPort();
   await waitFor('caches synced', () => /"ready":true/.test(scrape(s.topo, port, '/readyz')), 20_000);
   return s;
+}
+
+/**
+ * Waits until the daemon's watch caches hold `want` objects per resource (its
+ * multinet_cache_objects metric): the pod and NADs a scenario made, or the removal of one.
+ */
+async function cachesHold(s: FaultScene, want: Record<string, number>): Promise<void> {
+  const port = await s.daemon!.metricsPort();
+  const held = (text: string, resource: string) =>
+    Number(new RegExp(`^multinet_cache_objects\\{resource="${resource}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  await waitFor(
+    `watch caches holding ${JSON.stringify(want)}`,
+    () => {
+      const text = scrape(s.topo, port);
+      return Object.entries(want).every(([resource, n]) => held(text, resource) === n);
+    },
+    20_000,
+  );
 }
 
 async function createPod(cp: ControlPlane, namespace: string, name: string, networks: string) {
@@ -87,7 +105,7 @@ describe('the API server stops during ADD and during DEL', { timeout: 150_000 },
       }),
     );
     const args = await createPod(cp, 'stop-add', 'p1', 'slow');
-    await sleep(500); // the watch delivers the pod and the NAD
+    await cachesHold(s, { pods: 1, 'network-attachment-definitions': 1 });
     const pod = await s.topo.addPod();
     const add = s.call('ADD', 'sa1', pod, args);
     await waitForLinks(s, pod, 'eth0');
@@ -133,13 +151,14 @@ describe('the API server stops during ADD and during DEL', { timeout: 150_000 },
       }),
     );
     const args = await createPod(cp, 'stop-del', 'p1', 'mv,slowdel');
-    await sleep(500);
+    await cachesHold(s, { pods: 1, 'network-attachment-definitions': 2 });
     const pod = await s.topo.addPod();
     const add = await s.call('ADD', 'sd1', pod, args);
     assert.equal(add.exitCode, 0, add.stdout);
     assert.equal((await s.leftovers([pod])).ips.length, 3);
     const del = s.call('DEL', 'sd1', pod, args);
-    await sleep(800); // DEL is inside the slow plugin
+    // DEL runs in reverse: net2's slow plugin first, sleeping before it deletes anything.
+    await waitFor('the slow DEL to run', () => delegatesOf('sd1', 'net2').length > 0);
     await cp.stop();
     const out = await Promise.race([
       del,
@@ -163,18 +182,12 @@ describe('NetworkAttachmentDefinitions deleted or changed between ADD and DEL', 
     );
     await cp.client.create(nad('nadchange', 'changed', { type: 'ptp', ipam: ipam(s.topo, '10.103.2.0/24') }));
     const args = await createPod(cp, 'nadchange', 'p1', 'gone,changed');
-    await sleep(500);
+    await cachesHold(s, { pods: 1, 'network-attachment-definitions': 2 });
     const pod = await s.topo.addPod();
     const add = await s.call('ADD', 'nc1', pod, args);
     assert.equal(add.exitCode, 0, add.stdout);
     assert.equal((await s.leftovers([pod])).ips.length, 3);
 
-    await cp.client.delete({
-      apiVersion: 'k8s.cni.cncf.io/v1',
-      kind: 'NetworkAttachmentDefinition',
-      namespace: 'nadchange',
-      name: 'gone',
-    });
     // Another plugin, another subnet, another network name: nothing of the original left in it.
     await cp.client.patch(
       {
@@ -195,7 +208,14 @@ describe('NetworkAttachmentDefinitions deleted or changed between ADD and DEL', 
         },
       },
     );
-    await sleep(500);
+    await cp.client.delete({
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      namespace: 'nadchange',
+      name: 'gone',
+    });
+    // One watch delivers NAD events in order: once the deletion is in the cache, so is the change.
+    await cachesHold(s, { 'network-attachment-definitions': 1 });
     const del = await s.call('DEL', 'nc1', pod, args);
     assert.equal(del.exitCode, 0, del.stdout);
     await assertClean(s, 'NAD deleted/changed: after DEL', [pod]);

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { FORWARDED_ENV } from '../../src/wire/daemon-wire.ts';
 import { fuzzCounter, record, recordLeaks, scenario } from '../support/fault-report.ts';
+import { waitFor } from '../integration/daemon-harness.ts';
 import { bridgeNet, FaultScene, leakList, NOTHING } from '../support/fault-scene.ts';
 
 interface Answer {
@@ -314,6 +315,7 @@ describe(
       };
       t.after(stopAll);
       const closedAt: number[] = [];
+      let connected = 0;
       const t0 = Date.now();
       const slow = (kind: 'headers' | 'body' | 'idle') =>
         new Promise<void>((resolve) => {
@@ -334,6 +336,7 @@ describe(
             }
           };
           c.on('connect', () => {
+            connected++;
             if (kind === 'headers') void drip(`POST /cni HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(500)}`);
             if (kind === 'body') {
               c.write(
@@ -348,7 +351,7 @@ describe(
         ...Array.from({ length: 60 }, () => slow('body')),
         ...Array.from({ length: 60 }, () => slow('idle')),
       ];
-      await sleep(500);
+      await waitFor('the slow connections to open', () => connected === attackers.length);
       // Pods are served while 180 slow connections are open.
       const t1 = Date.now();
       const add = await s.call('ADD', 'during', pod);
@@ -367,7 +370,9 @@ describe(
         text: `180 slow connections; ADD+DEL served in ${served} ms meanwhile; all cut off by the daemon after ${Math.max(...closedAt)} ms`,
       });
       assert.ok(cutOff, `slow connections still open after 30 s (closed so far: ${closedAt.length})`);
-      await sleep(500);
+      await waitFor('the daemon to close their descriptors', () => s.fdCount() <= fdsBefore + 2).catch(
+        () => undefined,
+      );
       assert.ok(s.fdCount() <= fdsBefore + 2, `descriptors: ${fdsBefore} before, ${s.fdCount()} after`);
       const left = await s.leftovers([pod]);
       assert.deepEqual(recordLeaks('slowloris: after', leakList(left)), [], JSON.stringify(left));

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
-import { bridgeNet, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
+import { waitFor } from '../integration/daemon-harness.ts';
+import { bridgeNet, delegatesOf, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
 import type { PodNs } from '../support/netns.ts';
 
 async function threeNetworks(t: Parameters<typeof FaultScene.create>[0], subnet: number) {
@@ -36,7 +37,8 @@ async function killMidAdd(s: FaultScene, pod: PodNs, id: string) {
     if (Date.now() > end) throw new Error(`ADD never reached net2: ${(await s.podLinks(pod)).join()}`);
     await sleep(25);
   }
-  await sleep(300);
+  // net2's slow delegate is running (it sleeps before it attaches anything).
+  await waitFor(`${id}: net2's delegate to start`, () => delegatesOf(id, 'net2').length > 0, 15_000);
   await s.kill();
   const out = await add;
   assert.equal(out.exitCode, 1, out.stdout);

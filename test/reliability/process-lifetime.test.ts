@@ -10,13 +10,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readdir, utimes, writeFile, rm } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CniOutcome } from '../support/cni-runtime.ts';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
-import { bridgeNet, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
+import { bridgeNet, delegatesOf, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
 import type { PodNs } from '../support/netns.ts';
 import { thinCall } from '../support/thin-call.ts';
 
@@ -29,22 +28,6 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-/** Pids of plugin processes running for `containerId` on interface `ifName`. */
-function delegatesOf(containerId: string, ifName: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const env = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
-      if (env.includes(`CNI_CONTAINERID=${containerId}`) && env.includes(`CNI_IFNAME=${ifName}`))
-        out.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
 }
 
 async function assertClean(s: FaultScene, name: string, pods: PodNs[]) {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
-import { bridgeNet, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
+import { waitFor } from '../integration/daemon-harness.ts';
+import { bridgeNet, delegatesOf, FaultScene, leakList, NOTHING, simpleNet } from '../support/fault-scene.ts';
 import { addressesOf, allocations, linkIn, type PodNs } from '../support/netns.ts';
 import { thinCall } from '../support/thin-call.ts';
 
@@ -130,7 +131,7 @@ describe('thin mode: calls for one container are serialised across processes', {
     };
     for (const end = Date.now() + 20_000; !(await eth0Done()); await sleep(25))
       if (Date.now() > end) throw new Error('the first ADD never reached its second network');
-    await sleep(100);
+    await waitFor("net1's slow delegate to start", () => delegatesOf('kh1', 'net1').length > 0);
     assert.ok((await readdir(join(s.cacheDir, 'locks'))).includes('kh1'), `${lockFile} exists`);
     plugin!.kill('SIGKILL');
     assert.notEqual((await first).exitCode, 0);

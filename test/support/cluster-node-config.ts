@@ -1,6 +1,6 @@
 /**
- * The files one cluster node runs from: containerd's config (settings of
- * shared/reference/real-node.md), the kubelet's KubeletConfiguration and kubeconfig, the node's
+ * The files one cluster node runs from: containerd's config (the settings docs/cluster.md, "What it
+ * is", explains), the kubelet's KubeletConfiguration and kubeconfig, the node's
  * certificates (client `system:node:NAME` in `system:nodes` so the Node authorizer and
  * NodeRestriction apply; serving with the node IP as SAN), and the cluster network's primary
  * CNI config (bridge + host-local on the node's pod CIDR, routes to every node's pod CIDR).

@@ -40,7 +40,7 @@ export const NODE_PRIVATE_PATHS = [
   // /var/run/k8s.cni.cncf.io/devinfo (device-info spec §4; /var/run is /run here).
   '/run/k8s.cni.cncf.io',
 ];
-/** What the kubelet wants; with these already in place it writes nothing (real-node.md). */
+/** What the kubelet wants; with these already in place it writes nothing (docs/cluster.md, "What it is"). */
 const KUBELET_SYSCTLS: Record<string, string> = {
   'vm/overcommit_memory': '1',
   'kernel/panic': '10',

@@ -1,5 +1,5 @@
 /**
- * The two controllers a cluster with real nodes needs beside the apiserver (real-node.md): the
+ * The two controllers a cluster with real nodes needs beside the apiserver: the
  * scheduler (a verbatim pod has no nodeName) and the controller-manager (the `default`
  * ServiceAccount, the `kube-root-ca.crt` ConfigMap for projected tokens, the DaemonSet
  * controller, pod garbage collection). Both as the admin identity, no leader election, no

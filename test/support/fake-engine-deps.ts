@@ -32,8 +32,12 @@ export class FakeDelegateLists implements DelegateLists {
   /** Interface names whose CHECK fails (drift), with the plugin's error text. */
   failCheck = new Map<string, string>();
   /** The CNI code a failing ADD reports (the plugin's own code, as DelegateError carries it). */
-  failAddCode = 7;
+  /** The CNI code a failing CHECK reports. */
+  failCheckCode: unknown = 100;
+  failAddCode: unknown = 7;
   addDelayMs = 0;
+  /** What a network's ADD returns instead of the default result (interface 0 is `rt.ifName`). */
+  results = new Map<string, (rt: RuntimeConf) => CniResult>();
 
   private record(
     command: string,
@@ -69,6 +73,8 @@ export class FakeDelegateLists implements DelegateLists {
     if (this.failAdd.has(list.name))
       throw Object.assign(new Error(`${list.name} refused`), { code: this.failAddCode });
     this.record('ADD done', list, { ...rt, capabilityArgs: {} });
+    const result = this.results.get(list.name);
+    if (result) return result(rt);
     return {
       cniVersion: '1.0.0',
       interfaces: [{ name: rt.ifName, mac: '02:00:00:00:00:01', sandbox: rt.netns }],
@@ -82,7 +88,7 @@ export class FakeDelegateLists implements DelegateLists {
   async check(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
     this.record('CHECK', list, rt);
     const err = this.failCheck.get(rt.ifName);
-    if (err !== undefined) throw Object.assign(new Error(err), { code: 100 });
+    if (err !== undefined) throw Object.assign(new Error(err), { code: this.failCheckCode });
   }
   /** The `cni.dev/valid-attachments` each network's last GC received, as `containerId/ifName`. */
   gcValid = new Map<string, string[]>();

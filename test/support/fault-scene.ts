@@ -322,6 +322,22 @@ export class FaultScene {
   }
 }
 
+/** Pids of plugin processes running for `containerId` on interface `ifName` (their CNI_* env). */
+export function delegatesOf(containerId: string, ifName: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      if (env.includes(`CNI_CONTAINERID=${containerId}`) && env.includes(`CNI_IFNAME=${ifName}`))
+        out.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
 export function podArgs(name: string, namespace = 'default', uid = `uid-${name}`): Record<string, string> {
   return {
     IgnoreUnknown: '1',
