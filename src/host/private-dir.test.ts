@@ -3,7 +3,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ensurePrivateDir } from './private-dir.ts';
+import { checkPrivateDir, ensurePrivateDir, VERIFIED_DIR_TTL_MS } from './private-dir.ts';
 
 test('ensurePrivateDir creates 0700, tightens read bits, refuses loose or foreign components', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'mn-private-'));
@@ -40,4 +40,39 @@ test('ensurePrivateDir creates 0700, tightens read bits, refuses loose or foreig
     ensurePrivateDir(join(root, 'file'), 0, 'cache directory'),
     /not a directory|EEXIST|ENOTDIR/,
   );
+});
+
+test('a verified directory is re-checked on one stat: itself changed is refused at once, an ancestor within VERIFIED_DIR_TTL_MS', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'mn-private-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const dir = join(root, 'p', 'cache');
+  await ensurePrivateDir(dir, 0, 'cache directory');
+  assert.equal(await checkPrivateDir(dir, 0, 'cache directory'), true);
+  // Re-permissioned: refused on the next call, not after the TTL.
+  await chmod(dir, 0o777);
+  await assert.rejects(
+    checkPrivateDir(dir, 0, 'cache directory'),
+    /writable by group or others \(mode 777\)/,
+  );
+  // Replaced by another user's directory of the same name: refused at once as well.
+  await rm(dir, { recursive: true });
+  await ensurePrivateDir(dir, 0, 'cache directory');
+  await rm(dir, { recursive: true });
+  await mkdir(dir, { mode: 0o700 });
+  await chown(dir, 65534, 65534);
+  await assert.rejects(ensurePrivateDir(dir, 0, 'cache directory'), /owned by uid 65534/);
+  // An ancestor opened up after a successful walk is caught once the verification runs out.
+  await rm(dir, { recursive: true });
+  await ensurePrivateDir(dir, 0, 'cache directory');
+  await chmod(join(root, 'p'), 0o777);
+  const started = Date.now();
+  let refused: Error | undefined;
+  while (!refused && Date.now() - started < VERIFIED_DIR_TTL_MS + 3_000) {
+    refused = await checkPrivateDir(dir, 0, 'cache directory').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    if (!refused) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(String(refused?.message), /a parent of the cache directory .* is writable by group or others/);
 });

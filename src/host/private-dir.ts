@@ -1,4 +1,4 @@
-import { chmod, lstat, realpath } from 'node:fs/promises';
+import { chmod, lstat, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ensureDir } from './ensure-dir.ts';
 
@@ -22,12 +22,48 @@ export class UntrustedDirectoryError extends Error {
  * swap the files multinet trusts (a socket, a cached plan that the next DEL executes as root).
  */
 export async function ensurePrivateDir(dir: string, uid: number, what: string): Promise<void> {
+  if (await stillVerified(dir, uid)) return;
   await ensureDir(dir, 0o700);
   await checkPrivateDir(dir, uid, what);
 }
 
+/**
+ * How long a directory that passed the whole walk is trusted on one stat of it. The daemon's
+ * stores check their directories on every read and write (about fourteen walks of five to six
+ * system calls for an ADD of three networks, queued on libuv's four threads behind the fsyncs
+ * of a burst); the stat still catches the directory itself replaced, re-permissioned or
+ * re-owned at once, and an ancestor changed is caught when this runs out.
+ */
+export const VERIFIED_DIR_TTL_MS = 2_000;
+
+const verified = new Map<string, { until: number; dev: number; ino: number; mode: number; uid: number }>();
+
+async function stillVerified(dir: string, uid: number): Promise<boolean> {
+  const v = verified.get(`${uid}:${dir}`);
+  if (!v) return false;
+  if (Date.now() >= v.until) {
+    verified.delete(`${uid}:${dir}`);
+    return false;
+  }
+  const st = await stat(dir).catch(() => undefined);
+  return st !== undefined && st.dev === v.dev && st.ino === v.ino && st.mode === v.mode && st.uid === v.uid;
+}
+
+async function remember(dir: string, uid: number): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  if (st)
+    verified.set(`${uid}:${dir}`, {
+      until: Date.now() + VERIFIED_DIR_TTL_MS,
+      dev: st.dev,
+      ino: st.ino,
+      mode: st.mode,
+      uid: st.uid,
+    });
+}
+
 /** ensurePrivateDir without creating: false when `dir` does not exist (readers find nothing there). */
 export async function checkPrivateDir(dir: string, uid: number, what: string): Promise<boolean> {
+  if (await stillVerified(dir, uid)) return true;
   let real: string;
   try {
     real = await realpath(dir);
@@ -54,5 +90,6 @@ export async function checkPrivateDir(dir: string, uid: number, what: string): P
       );
     if (isTarget && (st.mode & 0o077) !== 0) await chmod(path, st.mode & 0o700);
   }
+  await remember(dir, uid);
   return true;
 }
