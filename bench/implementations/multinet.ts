@@ -11,7 +11,12 @@ import { REPO_ROOT } from '../../test/support/control-plane.ts';
 import { CLEAN_ENV, execCni, execTimed, type CniInvocation } from '../exec-cni.ts';
 import { NODE_NAME, PLUGIN_DIR, type BenchScene } from '../scene.ts';
 import { startDaemonProcess, waitUntil } from './daemon-process.ts';
-import type { Implementation, RunningImplementation, StartOptions } from './implementation.ts';
+import type {
+  Implementation,
+  ImplementationId,
+  RunningImplementation,
+  StartOptions,
+} from './implementation.ts';
 
 export const MULTINET_THIN = join(REPO_ROOT, 'dist/multinet-cni.cjs');
 export const MULTINET_DAEMON = join(REPO_ROOT, 'dist/multinet.mjs');
@@ -50,77 +55,98 @@ export const multinetThin: Implementation = {
   },
 };
 
-export const multinetThick: Implementation = {
-  id: 'multinet-thick',
-  label: 'multinet thick',
-  family: 'multinet',
-  mode: 'thick',
-  async start(scene, opts): Promise<RunningImplementation> {
-    for (const f of [MULTINET_SHIM, MULTINET_DAEMON])
-      if (!existsSync(f)) throw new Error(`${f} missing: npm run build:shim && npm run build:daemon`);
-    const suffix = opts.parallelAttach ? '-par' : '';
-    const cacheDir = await scene.tempDir(`multinet-thick-cache${suffix}`);
-    const runDir = await scene.tempDir(`multinet-run${suffix}`);
-    const socketPath = join(runDir, 'sock', 'multinet.sock');
-    const configFile = join(runDir, 'daemon.json');
-    // On loopback in the node namespace, as deploy/ has it (127.0.0.1:9091); only the bench's
-    // daemons live there, one multinet daemon at a time per variant.
-    const metricsPort = 19391 + (opts.parallelAttach ? 1 : 0) + (opts.events ? 2 : 0);
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        ...engineOptions(scene, cacheDir, opts),
-        socketPath,
-        nodeName: NODE_NAME,
-        metricsAddress: `127.0.0.1:${metricsPort}`,
-        autoConfig: false,
-      }),
-    );
-    const daemon = startDaemonProcess(
-      [
-        'nsenter',
-        `--net=${scene.nodeNsPath}`,
-        '--',
-        process.execPath,
-        '--max-semi-space-size=2',
-        MULTINET_DAEMON,
-        'daemon',
-        '--config',
+/**
+ * multinet thick from the bundles in `dist` (this checkout's, or another commit's for
+ * bench/ab-thick.ts), its metrics on `metricsBase` (+1 parallelAttach, +2 events).
+ */
+export function multinetThickFrom(
+  dist: string,
+  id: ImplementationId,
+  label: string,
+  /** Names this variant's directories and logs apart (bench/ab-thick.ts runs two at once). */
+  tag = '',
+  metricsBase = 19391,
+): Implementation {
+  const daemonBundle = join(dist, 'multinet.mjs');
+  const shimBundle = join(dist, 'multinet-shim.js');
+  return {
+    id,
+    label,
+    family: 'multinet',
+    mode: 'thick',
+    async start(scene, opts): Promise<RunningImplementation> {
+      for (const f of [shimBundle, daemonBundle])
+        if (!existsSync(f)) throw new Error(`${f} missing: npm run build:shim && npm run build:daemon`);
+      const suffix = `${tag ? `-${tag}` : ''}${opts.parallelAttach ? '-par' : ''}`;
+      const cacheDir = await scene.tempDir(`multinet-thick-cache${suffix}`);
+      const runDir = await scene.tempDir(`multinet-run${suffix}`);
+      const socketPath = join(runDir, 'sock', 'multinet.sock');
+      const configFile = join(runDir, 'daemon.json');
+      // On loopback in the node namespace, as deploy/ has it (127.0.0.1:9091); only the bench's
+      // daemons live there, one multinet daemon at a time per variant.
+      const metricsPort = metricsBase + (opts.parallelAttach ? 1 : 0) + (opts.events ? 2 : 0);
+      await writeFile(
         configFile,
-      ],
-      { ...CLEAN_ENV },
-      join(opts.logDir, `multinet-daemon${suffix}.log`),
-    );
-    try {
-      await waitUntil('multinet daemon', daemon, async () => existsSync(socketPath));
-    } catch (err) {
-      await daemon.stop();
-      throw err;
-    }
-    // What the runtime would read from 00-multinet.conflist: the shim needs only the socket.
-    const shimConfig = JSON.stringify({
-      cniVersion: '0.4.0',
-      name: 'multinet',
-      type: 'multinet-shim',
-      socketPath,
-    });
-    const shim = [process.execPath, MULTINET_SHIM];
-    return {
-      apiUser: scene.multinet.user,
-      daemonPid: daemon.pid,
-      logFile: daemon.logFile,
-      call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
-      metrics: async () => {
-        const script = `fetch('http://127.0.0.1:${metricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-        const r = await execTimed(
-          ['nsenter', `--net=${scene.nodeNsPath}`, '--', process.execPath, '-e', script],
-          { ...CLEAN_ENV },
-          '',
-        );
-        if (r.code !== 0) throw new Error(`metrics scrape failed: ${r.stderr.slice(0, 300)}`);
-        return r.stdout;
-      },
-      stop: () => daemon.stop(),
-    };
-  },
-};
+        JSON.stringify({
+          ...engineOptions(scene, cacheDir, opts),
+          socketPath,
+          nodeName: NODE_NAME,
+          metricsAddress: `127.0.0.1:${metricsPort}`,
+          autoConfig: false,
+        }),
+      );
+      const daemon = startDaemonProcess(
+        [
+          'nsenter',
+          `--net=${scene.nodeNsPath}`,
+          '--',
+          process.execPath,
+          '--max-semi-space-size=2',
+          daemonBundle,
+          'daemon',
+          '--config',
+          configFile,
+        ],
+        { ...CLEAN_ENV },
+        join(opts.logDir, `multinet-daemon${suffix}.log`),
+      );
+      try {
+        await waitUntil('multinet daemon', daemon, async () => existsSync(socketPath));
+      } catch (err) {
+        await daemon.stop();
+        throw err;
+      }
+      // What the runtime would read from 00-multinet.conflist: the shim needs only the socket.
+      const shimConfig = JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 'multinet',
+        type: 'multinet-shim',
+        socketPath,
+      });
+      const shim = [process.execPath, shimBundle];
+      return {
+        apiUser: scene.multinet.user,
+        daemonPid: daemon.pid,
+        logFile: daemon.logFile,
+        call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
+        metrics: async () => {
+          const script = `fetch('http://127.0.0.1:${metricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+          const r = await execTimed(
+            ['nsenter', `--net=${scene.nodeNsPath}`, '--', process.execPath, '-e', script],
+            { ...CLEAN_ENV },
+            '',
+          );
+          if (r.code !== 0) throw new Error(`metrics scrape failed: ${r.stderr.slice(0, 300)}`);
+          return r.stdout;
+        },
+        stop: () => daemon.stop(),
+      };
+    },
+  };
+}
+
+export const multinetThick: Implementation = multinetThickFrom(
+  join(REPO_ROOT, 'dist'),
+  'multinet-thick',
+  'multinet thick',
+);
