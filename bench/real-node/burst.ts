@@ -40,6 +40,8 @@ export interface BurstResult {
   /** RunPodSandbox per successful call (ms); `sandboxFailures` counts the failed ones. */
   sandboxMs: number[];
   sandboxFailures: number;
+  /** Fewest entries in a pod's network-status (eth0 included; 0 without a meta-plugin). */
+  minAttached: number;
   /** apply → the last pod Ready (ms). */
   allReadyMs: number;
   daemon?: { cpuAddS: number; childrenCpuAddS: number; cpuBurstS: number; peakRssBytes: number };
@@ -63,6 +65,18 @@ function podObject(name: string, burst: string, node: string, networks: number):
       containers: [{ name: 'toolbox', image: TOOLBOX_IMAGE, imagePullPolicy: 'Never' }],
     },
   };
+}
+
+/** A figure of pods that lack their networks measures nothing: the run says so. */
+async function attachedNetworks(cluster: Cluster, selector: string): Promise<number> {
+  const out = await cluster.kubectl(['get', 'pods', '-n', 'default', '-l', selector, '-o', 'json']);
+  const items = (JSON.parse(out) as { items: { metadata: { annotations?: Record<string, string> } }[] })
+    .items;
+  const counts = items.map((p) => {
+    const status = p.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'];
+    return status ? (JSON.parse(status) as unknown[]).length : 0;
+  });
+  return Math.min(...counts);
 }
 
 async function waitNoPodNetns(node: ClusterNode, timeoutMs: number): Promise<void> {
@@ -98,6 +112,7 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
   }
   const allReadyMs = Date.now() - t0;
   const cpu1 = pid === undefined ? undefined : await cpuSeconds(pid);
+  const attached = await attachedNetworks(cluster, selector);
   await cluster.kubectl(
     ['delete', 'pods', '-n', 'default', '-l', selector, '--wait=true', '--timeout=120s'],
     {
@@ -121,6 +136,7 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
     sandboxMs: calls.filter((c) => c.ok).map((c) => round2(c.ms)),
     sandboxFailures: calls.filter((c) => !c.ok).length,
     allReadyMs,
+    minAttached: attached,
     ...(cpu0 && cpu1 && cpu2
       ? {
           daemon: {
@@ -139,5 +155,5 @@ export function burstLine(r: BurstResult): string {
   const d = r.daemon
     ? ` daemon cpu ${r.daemon.cpuAddS}s (+${r.daemon.cpuBurstS - r.daemon.cpuAddS > 0 ? round2(r.daemon.cpuBurstS - r.daemon.cpuAddS) : 0}s delete) rss ${(r.daemon.peakRssBytes / 2 ** 20).toFixed(1)}MiB`
     : '';
-  return `${r.impl} ${r.networks} nets round ${r.round}: ready ${median(r.readyMs).toFixed(0)} ms, RunPodSandbox ${median(r.sandboxMs).toFixed(0)} ms (${r.sandboxMs.length} ok, ${r.sandboxFailures} failed), all Ready ${r.allReadyMs} ms${d}, load ${r.load.peak}`;
+  return `${r.impl} ${r.networks} nets round ${r.round}: ready ${median(r.readyMs).toFixed(0)} ms, RunPodSandbox ${median(r.sandboxMs).toFixed(0)} ms (${r.sandboxMs.length} ok, ${r.sandboxFailures} failed), all Ready ${r.allReadyMs} ms, networks/pod ≥ ${r.minAttached}${d}, load ${r.load.peak}`;
 }
