@@ -1,9 +1,10 @@
 /**
  * What the node's CNI config is during a round: the default network's conflist alone (no
- * meta-plugin), or multinet thick as a user installs it (deploy/ through kubectl, the DaemonSet
- * writes 00-multinet.conflist). Switching deletes the DaemonSet and its conflist (the daemon
- * leaves it on purpose, docs/daemon.md), so containerd's `max_conf_num = 1` picks the first file
- * again: 10-cluster.conflist.
+ * meta-plugin), multinet thick as a user installs it (deploy/ through kubectl, the DaemonSet
+ * writes 00-multinet.conflist), or Multus thick as a node process (multus-node.ts, it writes
+ * 00-multus.conf). Switching first removes both: the DaemonSet and its conflist (the daemon
+ * leaves it on purpose, docs/daemon.md), Multus's daemon and its conf, so containerd's
+ * `max_conf_num = 1` picks 10-cluster.conflist again before the next one is put in place.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,8 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../../test/support/cluster.ts';
 import type { ClusterNode } from '../../test/support/cluster-node.ts';
 import { installThick, MULTINET_NAMESPACE, MULTINET_SELECTOR } from '../../test/support/cluster-multinet.ts';
+import { startMultusThick, stopMultusThick } from './multus-node.ts';
 
-export type NodeCniId = 'none' | 'multinet';
+export type NodeCniId = 'none' | 'multinet' | 'multus';
 
 export interface NodeCni {
   id: NodeCniId;
@@ -24,7 +26,8 @@ export interface NodeCni {
 /** containerd reloads its CNI config on an fsnotify event; a moment for it to act. */
 const RELOAD_MS = 2_000;
 
-async function removeMultinet(cluster: Cluster): Promise<void> {
+async function removeMetaPlugins(cluster: Cluster): Promise<void> {
+  await stopMultusThick();
   await cluster.kubectl(['delete', 'daemonset', 'multinet', '-n', MULTINET_NAMESPACE, '--ignore-not-found']);
   for (let i = 0; i < 240; i++) {
     const left = await cluster.kubectl([
@@ -63,15 +66,26 @@ export const NODE_CNIS: Record<NodeCniId, NodeCni> = {
     id: 'none',
     label: 'no meta-plugin',
     async activate(cluster) {
-      await removeMultinet(cluster);
+      await removeMetaPlugins(cluster);
       await sleep(RELOAD_MS);
       return undefined;
+    },
+  },
+  multus: {
+    id: 'multus',
+    label: 'Multus thick',
+    async activate(cluster, node) {
+      await removeMetaPlugins(cluster);
+      const pid = await startMultusThick(cluster, node);
+      await sleep(RELOAD_MS);
+      return pid;
     },
   },
   multinet: {
     id: 'multinet',
     label: 'multinet thick',
     async activate(cluster, node) {
+      await stopMultusThick();
       await installThick(cluster);
       await sleep(RELOAD_MS);
       return containerPid(node, 'multinet');

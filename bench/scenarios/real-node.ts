@@ -2,7 +2,8 @@
  * `npm run bench:node`: the figure a user feels, on the real two-node cluster of the cluster tests
  * (test/support/cluster.ts, docs/cluster.md). N pods (default 20) created at once on node1, each
  * with 0 and with 3 secondary macvlan networks on the test LAN, under each node CNI config in
- * rounds (none, multinet; none, multinet; ...), the config switched between turns. Writes every
+ * rounds (none, multinet, multus; none, multinet, multus; ...; `--impls`), the config switched
+ * between turns. Writes every
  * raw figure to bench/results/real-node-<date>.json (or --out) and prints the summary table.
  * docs/benchmarks.md ("Real node") explains the method and its limits.
  */
@@ -24,7 +25,7 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
     networks: { type: 'string', default: '0,3' },
-    impls: { type: 'string', default: 'none,multinet' },
+    impls: { type: 'string', default: 'none,multinet,multus' },
     out: { type: 'string' },
     'timeout-s': { type: 'string', default: '240' },
   },
@@ -33,7 +34,8 @@ const pods = Number(values.pods);
 const rounds = Number(values.rounds);
 const networkCounts = values.networks.split(',').map(Number);
 const impls = values.impls.split(',') as NodeCniId[];
-for (const i of impls) if (!(i in NODE_CNIS)) throw new Error(`unknown implementation ${i} (none, multinet)`);
+for (const i of impls)
+  if (!(i in NODE_CNIS)) throw new Error(`unknown implementation ${i} (none, multinet, multus)`);
 if (pods > 40) throw new Error('--pods: at most 40 (each bench NAD has 40 addresses)');
 if (Math.max(...networkCounts) > BENCH_NADS.length)
   throw new Error(`--networks: at most ${BENCH_NADS.length}`);
@@ -78,7 +80,7 @@ try {
 const summary = summarize(results);
 const out = resolve(values.out ?? join(REPO_ROOT, 'bench/results'));
 await mkdir(out, { recursive: true });
-const file = join(out, `real-node-${started.toISOString().slice(0, 10)}.json`);
+const file = join(out, `real-node-${started.toISOString().slice(0, 16).replace(':', '')}.json`);
 await writeFile(
   file,
   `${JSON.stringify(
