@@ -1,0 +1,76 @@
+/**
+ * Across rounds: for each implementation and network count, the median of the round medians and
+ * the spread (lowest and highest round median), so that one noisy round shows as spread instead
+ * of moving the figure.
+ */
+import { median, round2 } from '../stats.ts';
+import type { BurstResult } from './burst.ts';
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface SummaryRow {
+  impl: string;
+  networks: number;
+  rounds: number;
+  readyMs: Spread;
+  sandboxMs: Spread;
+  allReadyMs: Spread;
+  sandboxFailures: number;
+  daemonCpuAddS?: Spread;
+  daemonPeakRssMiB?: Spread;
+  /** Rounds whose 1-minute load average peaked above the core count. */
+  loadedRounds: number;
+}
+
+function spread(values: number[]): Spread {
+  const v = values.filter(Number.isFinite);
+  return { median: round2(median(v)), min: round2(Math.min(...v)), max: round2(Math.max(...v)) };
+}
+
+export function summarize(results: BurstResult[], cores = 2): SummaryRow[] {
+  const keys = [...new Set(results.map((r) => `${r.impl}\t${r.networks}`))];
+  return keys.map((key) => {
+    const [impl, n] = key.split('\t') as [string, string];
+    const rs = results.filter((r) => r.impl === impl && r.networks === Number(n));
+    const withDaemon = rs.filter((r) => r.daemon);
+    return {
+      impl,
+      networks: Number(n),
+      rounds: rs.length,
+      readyMs: spread(rs.map((r) => median(r.readyMs.filter(Number.isFinite)))),
+      sandboxMs: spread(rs.map((r) => median(r.sandboxMs))),
+      allReadyMs: spread(rs.map((r) => r.allReadyMs)),
+      sandboxFailures: rs.reduce((a, r) => a + r.sandboxFailures, 0),
+      ...(withDaemon.length
+        ? {
+            daemonCpuAddS: spread(withDaemon.map((r) => r.daemon!.cpuAddS)),
+            daemonPeakRssMiB: spread(withDaemon.map((r) => r.daemon!.peakRssBytes / 2 ** 20)),
+          }
+        : {}),
+      loadedRounds: rs.filter((r) => r.load.peak > cores).length,
+    };
+  });
+}
+
+const fmt = (s: Spread | undefined, unit: string, digits = 0): string =>
+  s ? `${s.median.toFixed(digits)} ${unit} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})` : '—';
+
+export function summaryTable(rows: SummaryRow[]): string {
+  const head =
+    '| implementation | secondary networks | rounds | pod created → Ready | RunPodSandbox | last pod Ready | daemon CPU (apply → all Ready) | daemon peak RSS | failed RunPodSandbox | rounds with load > cores |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.impl} | ${r.impl === 'none' ? 'any (ignored)' : r.networks} | ${r.rounds} | ${fmt(r.readyMs, 'ms')} | ${fmt(r.sandboxMs, 'ms')} | ${fmt(r.allReadyMs, 'ms')} | ${fmt(r.daemonCpuAddS, 's', 2)} | ${fmt(r.daemonPeakRssMiB, 'MiB', 1)} | ${r.sandboxFailures} | ${r.loadedRounds} |`,
+  );
+  return [
+    'median of round medians (lowest-highest round median)',
+    '',
+    head,
+    `|${'---|'.repeat(10)}`,
+    ...lines,
+  ].join('\n');
+}
