@@ -12,6 +12,7 @@ import { NETWORK_STATUS_ANNOTATION } from '../../src/spec/well-known.ts';
 import type { Cluster } from '../support/cluster.ts';
 import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
 import {
+  lanMacvlanNad,
   getPod,
   ipv4Of,
   nodeLeftovers,
@@ -22,27 +23,8 @@ import {
 } from './cluster-checks.ts';
 import type { DeletedSandbox } from './scenario-2018.ts';
 
-function nad(name: string, first: number, last: number): object {
-  return {
-    apiVersion: 'k8s.cni.cncf.io/v1',
-    kind: 'NetworkAttachmentDefinition',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      config: JSON.stringify({
-        cniVersion: '1.0.0',
-        type: 'macvlan',
-        master: 'eth0',
-        mode: 'bridge',
-        ipam: {
-          type: 'host-local',
-          ranges: [
-            [{ subnet: '192.168.1.0/24', rangeStart: `192.168.1.${first}`, rangeEnd: `192.168.1.${last}` }],
-          ],
-        },
-      }),
-    },
-  };
-}
+const nad = (name: string, first: number, last: number): object =>
+  lanMacvlanNad(name, `192.168.1.${first}`, `192.168.1.${last}`);
 
 function pod(name: string, node: string, networks: string): object {
   return {

@@ -15,6 +15,7 @@ import type { Cluster } from '../support/cluster.ts';
 import { cgroupHierarchies, type ClusterNode } from '../support/cluster-node.ts';
 import { TOOLBOX_IMAGE } from '../support/cluster-images.ts';
 import {
+  lanMacvlanNad,
   ipv4Of,
   nodeLeftovers,
   podLinks,
@@ -26,23 +27,7 @@ import {
 
 const PODS = ['reboot-a', 'reboot-b'];
 
-const NAD = {
-  apiVersion: 'k8s.cni.cncf.io/v1',
-  kind: 'NetworkAttachmentDefinition',
-  metadata: { name: 'reboot-lan', namespace: 'default' },
-  spec: {
-    config: JSON.stringify({
-      cniVersion: '1.0.0',
-      type: 'macvlan',
-      master: 'eth0',
-      mode: 'bridge',
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: '192.168.1.0/24', rangeStart: '192.168.1.150', rangeEnd: '192.168.1.159' }]],
-      },
-    }),
-  },
-};
+const NAD = lanMacvlanNad('reboot-lan', '192.168.1.150', '192.168.1.159');
 
 const pod = (name: string, node: string): object => ({
   apiVersion: 'v1',

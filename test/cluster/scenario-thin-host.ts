@@ -20,6 +20,7 @@ import { MULTINET_NAMESPACE, MULTINET_SELECTOR } from '../support/cluster-multin
 import { REPO_ROOT } from '../support/control-plane.ts';
 import { PLUGIN_ENV } from '../support/netns.ts';
 import {
+  lanMacvlanNad,
   ipv4Of,
   nodeLeftovers,
   podLinks,
@@ -32,23 +33,7 @@ import {
 /** Where the doc's step 1 copies the plugin (the doc's /root is shared with the machine here). */
 const PLUGIN_COPY = '/opt/cni/multinet-cni.cjs';
 const POD = 'thin-pod';
-const NAD = {
-  apiVersion: 'k8s.cni.cncf.io/v1',
-  kind: 'NetworkAttachmentDefinition',
-  metadata: { name: 'thin-lan', namespace: 'default' },
-  spec: {
-    config: JSON.stringify({
-      cniVersion: '1.0.0',
-      type: 'macvlan',
-      master: 'eth0',
-      mode: 'bridge',
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: '192.168.1.0/24', rangeStart: '192.168.1.170', rangeEnd: '192.168.1.179' }]],
-      },
-    }),
-  },
-};
+const NAD = lanMacvlanNad('thin-lan', '192.168.1.170', '192.168.1.179');
 
 /** `sh -c script` on the node (clean environment), `input` on its stdin; rejects on exit != 0. */
 function nodeShell(node: ClusterNode, script: string, input = ''): Promise<string> {
