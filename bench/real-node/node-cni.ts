@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../../test/support/cluster.ts';
 import type { ClusterNode } from '../../test/support/cluster-node.ts';
 import { installThick, MULTINET_NAMESPACE, MULTINET_SELECTOR } from '../../test/support/cluster-multinet.ts';
+import { waitUntil } from '../../test/cluster/cluster-checks.ts';
 import { startMultusThick, stopMultusThick } from './multus-node.ts';
 
 export type NodeCniId = 'none' | 'multinet' | 'multus';
@@ -29,20 +30,23 @@ const RELOAD_MS = 2_000;
 async function removeMetaPlugins(cluster: Cluster): Promise<void> {
   await stopMultusThick();
   await cluster.kubectl(['delete', 'daemonset', 'multinet', '-n', MULTINET_NAMESPACE, '--ignore-not-found']);
-  for (let i = 0; i < 240; i++) {
-    const left = await cluster.kubectl([
-      'get',
-      'pods',
-      '-n',
-      MULTINET_NAMESPACE,
-      '-l',
-      MULTINET_SELECTOR,
-      '-o',
-      'name',
-    ]);
-    if (left.trim() === '') break;
-    await sleep(250);
-  }
+  // A turn must not start while the last one's daemon still serves: fail rather than measure that.
+  await waitUntil(
+    "the multinet DaemonSet's pods gone",
+    async () =>
+      (
+        await cluster.kubectl([
+          'get',
+          'pods',
+          '-n',
+          MULTINET_NAMESPACE,
+          '-l',
+          MULTINET_SELECTOR,
+          '-o',
+          'name',
+        ])
+      ).trim() === '',
+  );
   for (const n of cluster.nodes)
     await rm(join(n.hostPath('/etc/cni/net.d'), '00-multinet.conflist'), { force: true });
 }
