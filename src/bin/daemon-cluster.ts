@@ -1,5 +1,5 @@
 import type { DaemonConfig } from '../config/daemon-config.ts';
-import type { ClusterObservers, DaemonCluster } from '../daemon/daemon-deps.ts';
+import type { ClusterObservers, DaemonCluster, WatchCache } from '../daemon/daemon-deps.ts';
 import { BackgroundEvents } from '../k8s/background-events.ts';
 import { CachedClusterView } from '../k8s/cached-cluster-view.ts';
 import type { PodInfo } from '../k8s/cluster-view.ts';
@@ -44,11 +44,25 @@ export function buildDaemonCluster(
       log.warn({ file, reason }, 'local mode: manifest skipped'),
     );
     log.info({ dir: config.localDir }, 'local mode: pods and networks from manifests');
+    // The manifests held are the local mode's caches: the same metrics and readiness checks
+    // show what a reload picked up.
+    let loaded = false;
+    const held = (resource: string, size: () => number): WatchCache => ({
+      resource,
+      disabled: false,
+      get synced() {
+        return loaded;
+      },
+      get size() {
+        return size();
+      },
+    });
     return {
       view: local,
-      caches: [],
+      caches: [held('pods', () => local.podCount), held('network-definitions', () => local.networkCount)],
       start: async (signal) => {
         await local.start(signal);
+        loaded = true;
         return { stopped: Promise.resolve() };
       },
       flush: async () => {},

@@ -25,6 +25,16 @@ export class ManifestClusterView implements ClusterView {
     this.load(objects);
   }
 
+  /** Pods held now (local mode's `multinet_cache_objects{resource="pods"}`). */
+  get podCount(): number {
+    return this.pods.size;
+  }
+
+  /** NetworkAttachmentDefinitions and 2018 Networks held now, one per name. */
+  get networkCount(): number {
+    return this.networks.size;
+  }
+
   /** Replaces the content with these objects (local mode calls it when the directory changes). */
   load(objects: Record<string, unknown>[]): void {
     this.pods.clear();

@@ -255,3 +255,31 @@ export function scrape(topo: NetnsTopology, port: number, path = '/metrics'): st
     env: PLUGIN_ENV,
   });
 }
+
+/** The daemon's `multinet_cache_objects` gauges, by resource. */
+export function cachedObjects(topo: NetnsTopology, port: number): Record<string, number> {
+  const held: Record<string, number> = {};
+  for (const m of scrape(topo, port).matchAll(/^multinet_cache_objects\{resource="([^"]+)"\} (\d+)$/gm))
+    held[m[1]!] = Number(m[2]);
+  return held;
+}
+
+/**
+ * Waits until the daemon's caches hold exactly `want` objects of each resource named: the point
+ * after which a call finds what the test created in the caches, not by a live read.
+ */
+export async function waitForCached(
+  topo: NetnsTopology,
+  port: number,
+  want: Record<string, number>,
+  ms = 20_000,
+): Promise<void> {
+  await waitFor(
+    `caches holding ${JSON.stringify(want)}`,
+    () => {
+      const held = cachedObjects(topo, port);
+      return Object.entries(want).every(([resource, n]) => held[resource] === n);
+    },
+    ms,
+  );
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { scrape, waitFor } from '../integration/daemon-harness.ts';
+import { scrape, waitFor, waitForCached } from '../integration/daemon-harness.ts';
 import { forwardApiForFaults } from '../support/fault-api.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { recordLeaks, scenario } from '../support/fault-report.ts';
@@ -52,17 +52,7 @@ async function apiScene(t: TestContext, cp: ControlPlane, subnet: number, networ
  * multinet_cache_objects metric): the pod and NADs a scenario made, or the removal of one.
  */
 async function cachesHold(s: FaultScene, want: Record<string, number>): Promise<void> {
-  const port = await s.daemon!.metricsPort();
-  const held = (text: string, resource: string) =>
-    Number(new RegExp(`^multinet_cache_objects\\{resource="${resource}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
-  await waitFor(
-    `watch caches holding ${JSON.stringify(want)}`,
-    () => {
-      const text = scrape(s.topo, port);
-      return Object.entries(want).every(([resource, n]) => held(text, resource) === n);
-    },
-    20_000,
-  );
+  await waitForCached(s.topo, await s.daemon!.metricsPort(), want);
 }
 
 async function createPod(cp: ControlPlane, namespace: string, name: string, networks: string) {

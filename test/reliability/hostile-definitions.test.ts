@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
+import { cachedObjects, waitForCached } from '../integration/daemon-harness.ts';
 import { record, recordLeaks, scenario } from '../support/fault-report.ts';
 import { bridgeNet, FaultScene, leakList, NOTHING, podArgs } from '../support/fault-scene.ts';
 
@@ -157,9 +157,11 @@ describe('hostile definitions and pods (local mode, real daemon and plugins)', {
       assert.ok(!existsSync(marker), 'the canary never ran');
       const ran = s.daemon!.logs.filter((l) => l.msg === 'attached');
       assert.deepEqual(ran, [], 'no delegate ADD ran for a refused pod');
-      // The same node still serves a well-behaved pod.
+      // The same node still serves a well-behaved pod, once a reload has picked it up.
+      const port = await s.daemon!.metricsPort();
+      const { pods } = cachedObjects(s.topo, port);
       await writeManifests(s, 'good.yaml', [pod('ns1', 'good', { 'k8s.v1.cni.cncf.io/networks': 'mv' })]);
-      await sleep(300);
+      await waitForCached(s.topo, port, { pods: pods! + 1 });
       const ok = await s.call('ADD', 'good', podNs, podArgs('good', 'ns1', ''));
       assert.equal(ok.exitCode, 0, ok.stdout);
       assert.equal((await s.call('DEL', 'good', podNs, podArgs('good', 'ns1', ''))).exitCode, 0);

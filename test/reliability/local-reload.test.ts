@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'node:test';
 import { stringify as toYaml } from 'yaml';
-import { waitFor } from '../integration/daemon-harness.ts';
+import { cachedObjects, waitFor } from '../integration/daemon-harness.ts';
 import { record, recordLeaks, scenario } from '../support/fault-report.ts';
 import { bridgeNet, FaultScene, leakList, NOTHING, podArgs } from '../support/fault-scene.ts';
 
@@ -55,6 +55,11 @@ describe('local mode: a manifest of 5,000 NADs (real daemon and plugins)', { tim
     const skipped = (file: string) =>
       daemon.logs.filter((l) => l.msg === 'local mode: manifest skipped' && l['file'] === join(dir, file));
     await waitFor('bad.yaml reported', () => skipped('bad.yaml').length > 0, 30_000);
+    // The manifests held show as the local mode's caches: the pods and the 5,001 NADs.
+    assert.deepEqual(cachedObjects(s.topo, await daemon.metricsPort()), {
+      pods: CYCLES,
+      'network-definitions': 5_001,
+    });
 
     const netns = [];
     for (let i = 0; i < CYCLES; i++) {

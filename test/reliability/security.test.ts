@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { scrape, waitFor } from '../integration/daemon-harness.ts';
+import { cachedObjects, scrape, waitFor, waitForCached } from '../integration/daemon-harness.ts';
 import { runCni, type CniOutcome } from '../support/cni-runtime.ts';
 import { MULTINET_SERVICE_ACCOUNT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { forwardApiForFaults } from '../support/fault-api.ts';
@@ -122,6 +121,7 @@ describe('security: file modes, secrets in logs, RBAC', { timeout: 180_000 }, ()
     const daemon = await s.start();
     const port = await daemon.metricsPort();
     await waitFor('caches synced', () => /"ready":true/.test(scrape(s.topo, port, '/readyz')), 20_000);
+    const held = cachedObjects(s.topo, port);
     const mv = {
       cniVersion: '1.0.0',
       name: 'mv',
@@ -146,7 +146,10 @@ describe('security: file modes, secrets in logs, RBAC', { timeout: 180_000 }, ()
     };
     const good = await mkPod('good', 'mv');
     const missing = await mkPod('missing', 'no-such-nad');
-    await sleep(500);
+    await waitForCached(s.topo, port, {
+      pods: held['pods']! + 2,
+      'network-attachment-definitions': held['network-attachment-definitions']! + 1,
+    });
     const podNs = await s.topo.addPod();
     const outputs: CniOutcome[] = [];
     // Through the daemon: success, a missing NAD, a pod the API does not know, a wrong UID.

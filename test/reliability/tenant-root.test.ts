@@ -14,8 +14,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { buildShim, scrape, waitFor } from '../integration/daemon-harness.ts';
+import { buildShim, cachedObjects, scrape, waitFor, waitForCached } from '../integration/daemon-harness.ts';
 import { runCni } from '../support/cni-runtime.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { forwardApiForFaults } from '../support/fault-api.ts';
@@ -139,7 +138,6 @@ describe(
         await tenant.create(tenantNad(NS, 'thin-loose', { type: 'loose' }));
         const linkPod = await mkPod('thin-link-pod', 'thin-link');
         const loosePod = await mkPod('thin-loose-pod', 'thin-loose');
-        await sleep(300);
         const cacheDir = join(s.topo.tmpDir, 'thin-cache');
         const pod = await s.topo.addPod();
         const thin = (id: string, args: Record<string, string>) =>
@@ -215,8 +213,12 @@ describe(
         const daemon = await s.start({ binDirs: [bin, FAKE_PLUGIN_DIR, PLUGIN_DIR] });
         const port = await daemon.metricsPort();
         await waitFor('caches synced', () => /"ready":true/.test(scrape(s.topo, port, '/readyz')), 20_000);
+        const held = cachedObjects(s.topo, port);
         const attacks = await writeAttacks('thick', marker, s);
-        await sleep(500);
+        await waitForCached(s.topo, port, {
+          pods: held['pods']! + attacks.length,
+          'network-attachment-definitions': held['network-attachment-definitions']! + attacks.length,
+        });
         const pod = await s.topo.addPod();
         for (const [network, args, why] of attacks) {
           const out = await s.call('ADD', `c-${network}`, pod, args);
