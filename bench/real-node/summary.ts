@@ -74,3 +74,65 @@ export function summaryTable(rows: SummaryRow[]): string {
     ...lines,
   ].join('\n');
 }
+
+/** Issue 15's real-node goals, each multinet against Multus (and no meta-plugin) at one count. */
+export interface RealNodeGoal {
+  networks: number;
+  goal: string;
+  verdict: 'met' | 'not met' | 'not measured';
+  figure: string;
+}
+
+export function realNodeGoals(rows: SummaryRow[]): RealNodeGoal[] {
+  const none = rows.find((r) => r.impl === 'none');
+  const out: RealNodeGoal[] = [];
+  const counts = [...new Set(rows.filter((r) => r.impl !== 'none').map((r) => r.networks))].sort();
+  for (const networks of counts) {
+    const ours = rows.find((r) => r.impl === 'multinet' && r.networks === networks);
+    const theirs = rows.find((r) => r.impl === 'multus' && r.networks === networks);
+    const judge = (
+      goal: string,
+      a: number | undefined,
+      b: number | undefined,
+      limit: number,
+      unit: string,
+    ) => {
+      const ratio = a !== undefined && b !== undefined ? a / b : Number.NaN;
+      out.push({
+        networks,
+        goal,
+        verdict: !Number.isFinite(ratio) ? 'not measured' : ratio <= limit ? 'met' : 'not met',
+        figure: Number.isFinite(ratio)
+          ? `${ratio.toFixed(2)} (${a!.toFixed(2)} vs ${b!.toFixed(2)} ${unit})`
+          : '',
+      });
+    };
+    judge('pod created → Ready / Multus <= 0.9', ours?.readyMs.median, theirs?.readyMs.median, 0.9, 'ms');
+    const over = (r: SummaryRow | undefined) =>
+      r && none ? r.sandboxMs.median - none.sandboxMs.median : undefined;
+    judge('RunPodSandbox over no meta-plugin / Multus <= 0.5', over(ours), over(theirs), 0.5, 'ms');
+    judge(
+      'daemon CPU for the round / Multus <= 1.0',
+      ours?.daemonCpuAddS?.median,
+      theirs?.daemonCpuAddS?.median,
+      1,
+      's',
+    );
+    judge(
+      'daemon peak RSS / Multus <= 1.0',
+      ours?.daemonPeakRssMiB?.median,
+      theirs?.daemonPeakRssMiB?.median,
+      1,
+      'MiB',
+    );
+  }
+  return out;
+}
+
+export function goalsTable(goals: RealNodeGoal[]): string {
+  return [
+    '| secondary networks | goal | verdict | figure |',
+    '|---|---|---|---|',
+    ...goals.map((g) => `| ${g.networks} | ${g.goal} | ${g.verdict} | ${g.figure} |`),
+  ].join('\n');
+}

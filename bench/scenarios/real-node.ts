@@ -16,7 +16,7 @@ import { startCluster } from '../../test/support/cluster.ts';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
 import { BENCH_NADS, burstLine, runRealNodeBurst, type BurstResult } from '../real-node/burst.ts';
 import { NODE_CNIS, type NodeCniId } from '../real-node/node-cni.ts';
-import { summarize, summaryTable } from '../real-node/summary.ts';
+import { goalsTable, realNodeGoals, summarize, summaryTable } from '../real-node/summary.ts';
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
@@ -78,6 +78,7 @@ try {
 }
 
 const summary = summarize(results);
+const goals = realNodeGoals(summary);
 const out = resolve(values.out ?? join(REPO_ROOT, 'bench/results'));
 await mkdir(out, { recursive: true });
 const file = join(out, `real-node-${started.toISOString().slice(0, 16).replace(':', '')}.json`);
@@ -89,6 +90,7 @@ await writeFile(
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, kernel: os.release() },
       options: { pods, rounds, networkCounts, impls },
       summary,
+      goals,
       bursts: results,
     },
     null,
@@ -96,4 +98,5 @@ await writeFile(
   )}\n`,
 );
 console.log(summaryTable(summary));
+console.log(`\n${goalsTable(goals)}`);
 log(`raw figures: ${file}`);
