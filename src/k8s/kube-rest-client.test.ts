@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -252,6 +253,45 @@ describe('KubeRestClient against a local HTTPS server', () => {
     } finally {
       good.close();
       bad.close();
+    }
+  });
+
+  it('presents the client certificate of the kubeconfig on every connection', async () => {
+    // A server that asks for a client certificate signed by the CA, as kube-apiserver does for x509 users.
+    const mtls = createServer(
+      {
+        cert: readFileSync(pki.servingCert),
+        key: readFileSync(pki.servingKey),
+        ca: readFileSync(pki.caCert),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        const cn = (req.socket as TLSSocket).authorized ? peer.subject?.CN : undefined;
+        json(res, cn ? 200 : 401, { user: cn ?? null });
+      },
+    );
+    await new Promise<void>((r) => mtls.listen(0, '127.0.0.1', r));
+    const at = `https://127.0.0.1:${(mtls.address() as AddressInfo).port}`;
+    const withCert = new KubeRestClient(
+      connection({ server: at, cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey) }),
+      { keepAlive: false },
+    );
+    const without = new KubeRestClient(connection({ server: at }));
+    try {
+      // Three requests without keep-alive: three connections, each with the certificate.
+      for (let i = 0; i < 3; i++) {
+        const res = await withCert.request('GET', '/api/v1/namespaces/ns/pods/a');
+        assert.equal(res.status, 200, res.body);
+        assert.ok(JSON.parse(res.body).user, res.body);
+      }
+      assert.equal((await without.request('GET', '/api/v1/namespaces/ns/pods/a')).status, 401);
+    } finally {
+      withCert.close();
+      without.close();
+      mtls.closeAllConnections();
+      await new Promise((r) => mtls.close(r));
     }
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
 import { Agent, request } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { ExecCredentialSource, type ExecRunner } from './exec-credential.ts';
 import type { KubeConnection } from './kubeconfig.ts';
 
@@ -70,12 +71,17 @@ export class KubeRestClient {
       execRunner?: ExecRunner;
     } = {},
   ) {
-    this.agent = new Agent({
-      keepAlive: opts.keepAlive ?? true,
-      maxSockets: 16,
+    // One TLS context for every connection: given ca/cert/key instead, each new socket parses
+    // the PEMs into a context of its own (0.3-2 ms of the event loop each, in a burst).
+    const secureContext = createSecureContext({
       ...(conn.ca ? { ca: conn.ca } : {}),
       ...(conn.cert ? { cert: conn.cert } : {}),
       ...(conn.key ? { key: conn.key } : {}),
+    });
+    this.agent = new Agent({
+      keepAlive: opts.keepAlive ?? true,
+      maxSockets: 16,
+      secureContext,
       rejectUnauthorized: !conn.insecureSkipTlsVerify,
       ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}),
     });
