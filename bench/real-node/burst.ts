@@ -3,8 +3,10 @@
  * with 0 or K secondary macvlan networks), watched until all are Ready, then deleted and waited
  * for until the node holds no pod netns. Measured: each pod's created → Ready, each CRI
  * RunPodSandbox (containerd's log), the daemon's CPU seconds over apply → all Ready and its
- * peak RSS over the whole burst (delete included).
+ * peak RSS over the whole burst (delete included), and for multinet the daemon's own stage timings
+ * of the burst's ADDs and DELs (its metrics, read before and after each).
  */
+import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +15,8 @@ import type { ClusterNode } from '../../test/support/cluster-node.ts';
 import { TOOLBOX_IMAGE } from '../../test/support/cluster-images.ts';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
 import { startLoadSampler, type LoadSpan } from '../load-sampler.ts';
+import type { StageRound } from '../results.ts';
+import { parseStageMetrics, stageRound, type MetricSnapshot } from '../stage-metrics.ts';
 import { median, round2 } from '../stats.ts';
 import { logOffset, readSandboxCalls } from './containerd-log.ts';
 import { startPodWatch } from './pod-watch.ts';
@@ -45,7 +49,25 @@ export interface BurstResult {
   /** apply → the last pod Ready (ms). */
   allReadyMs: number;
   daemon?: { cpuAddS: number; childrenCpuAddS: number; cpuBurstS: number; peakRssBytes: number };
+  /** multinet: the daemon's stage timings, mean per request, of the burst's ADDs and of its DELs. */
+  stages?: { ADD?: StageRound; DEL?: StageRound };
   load: LoadSpan;
+}
+
+/** Where deploy/thick's daemon serves its metrics, inside the node's network namespace. */
+const MULTINET_METRICS_URL = 'http://127.0.0.1:9091/metrics';
+
+/** The multinet daemon's stage histograms now, read from inside its network namespace. */
+function daemonStages(pid: number): Promise<MetricSnapshot> {
+  const script = `fetch(${JSON.stringify(MULTINET_METRICS_URL)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  return new Promise((resolve, reject) =>
+    execFile(
+      'nsenter',
+      [`--net=/proc/${pid}/ns/net`, '--', process.execPath, '-e', script],
+      { timeout: 15_000, maxBuffer: 8 * 2 ** 20 },
+      (err, stdout) => (err ? reject(err) : resolve(parseStageMetrics(stdout))),
+    ),
+  );
 }
 
 function podObject(name: string, burst: string, node: string, networks: number): object {
@@ -98,6 +120,8 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
   const pid = spec.daemonPid;
   const rss = pid === undefined ? undefined : sampleRss(pid);
   const cpu0 = pid === undefined ? undefined : await cpuSeconds(pid);
+  const staged = spec.impl === 'multinet' ? pid : undefined;
+  const s0 = staged === undefined ? undefined : await daemonStages(staged);
   const list = {
     apiVersion: 'v1',
     kind: 'List',
@@ -112,6 +136,7 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
   }
   const allReadyMs = Date.now() - t0;
   const cpu1 = pid === undefined ? undefined : await cpuSeconds(pid);
+  const s1 = staged === undefined ? undefined : await daemonStages(staged);
   const attached = await attachedNetworks(cluster, selector);
   await cluster.kubectl(
     ['delete', 'pods', '-n', 'default', '-l', selector, '--wait=true', '--timeout=120s'],
@@ -121,6 +146,7 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
   );
   await waitNoPodNetns(spec.node, 60_000);
   const cpu2 = pid === undefined ? undefined : await cpuSeconds(pid);
+  const s2 = staged === undefined ? undefined : await daemonStages(staged);
   const peak = rss?.stop();
   const calls = (await readSandboxCalls(logFile, offset)).filter((c) => c.pod.startsWith(`rn-${burst}-`));
   const readyMs = names.map((n) => {
@@ -144,6 +170,14 @@ export async function runRealNodeBurst(cluster: Cluster, spec: BurstSpec): Promi
             childrenCpuAddS: round2(cpu1.children - cpu0.children),
             cpuBurstS: round2(cpu2.self - cpu0.self),
             peakRssBytes: peak ?? Number.NaN,
+          },
+        }
+      : {}),
+    ...(s0 && s1 && s2
+      ? {
+          stages: {
+            ADD: stageRound(s0, s1, 'ADD', []),
+            DEL: stageRound(s1, s2, 'DEL', []),
           },
         }
       : {}),

@@ -4,6 +4,7 @@
  * of moving the figure.
  */
 import { median, round2 } from '../stats.ts';
+import type { StageRound } from '../results.ts';
 import type { BurstResult } from './burst.ts';
 
 export interface Spread {
@@ -134,5 +135,41 @@ export function goalsTable(goals: RealNodeGoal[]): string {
     '| secondary networks | goal | verdict | figure |',
     '|---|---|---|---|',
     ...goals.map((g) => `| ${g.networks} | ${g.goal} | ${g.verdict} | ${g.figure} |`),
+  ].join('\n');
+}
+
+/**
+ * multinet's daemon, per network count and command: the median over rounds of its request time
+ * and of each stage's (ms per request), beside RunPodSandbox (whose rest is containerd, the pause
+ * sandbox, the shim's start and the socket).
+ */
+export function stageTable(results: BurstResult[]): string {
+  const rows: string[] = [];
+  const stageNames = new Set<string>();
+  for (const r of results)
+    for (const c of Object.values(r.stages ?? {}))
+      for (const k of Object.keys(c?.stagesMs ?? {})) stageNames.add(k);
+  const names = [...stageNames];
+  const counts = [...new Set(results.filter((r) => r.stages).map((r) => r.networks))].sort();
+  for (const networks of counts) {
+    const rs = results.filter((r) => r.stages && r.networks === networks);
+    for (const command of ['ADD', 'DEL'] as const) {
+      const rounds = rs.map((r) => r.stages![command]).filter((x): x is StageRound => x !== undefined);
+      if (!rounds.length) continue;
+      const m = (f: (x: StageRound) => number | undefined) =>
+        median(rounds.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x))).toFixed(1);
+      const sandbox = command === 'ADD' ? median(rs.map((r) => median(r.sandboxMs))).toFixed(0) : '—';
+      rows.push(
+        `| ${networks} | ${command} | ${rounds.length} | ${sandbox} | ${m((x) => x.daemonMs)} | ${names.map((n) => m((x) => x.stagesMs[n])).join(' | ')} |`,
+      );
+    }
+  }
+  if (!rows.length) return '';
+  return [
+    "multinet daemon's stages, ms per request (median over rounds)",
+    '',
+    `| secondary networks | command | rounds | RunPodSandbox | daemon total | ${names.join(' | ')} |`,
+    `|${'---|'.repeat(5 + names.length)}`,
+    ...rows,
   ].join('\n');
 }

@@ -16,7 +16,7 @@ import { startCluster } from '../../test/support/cluster.ts';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
 import { BENCH_NADS, burstLine, runRealNodeBurst, type BurstResult } from '../real-node/burst.ts';
 import { NODE_CNIS, type NodeCniId } from '../real-node/node-cni.ts';
-import { goalsTable, realNodeGoals, summarize, summaryTable } from '../real-node/summary.ts';
+import { goalsTable, realNodeGoals, stageTable, summarize, summaryTable } from '../real-node/summary.ts';
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
@@ -99,4 +99,6 @@ await writeFile(
 );
 console.log(summaryTable(summary));
 console.log(`\n${goalsTable(goals)}`);
+const stages = stageTable(results);
+if (stages) console.log(`\n${stages}`);
 log(`raw figures: ${file}`);
