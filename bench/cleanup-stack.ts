@@ -13,15 +13,26 @@ export class CleanupStack {
     this.undo.push({ name, fn });
   }
 
-  /** Undoes everything (each step once, errors reported, never thrown). */
-  run(log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
+  /**
+   * Undoes everything (each step once, errors reported, never thrown). A step that has not
+   * settled after `stepTimeoutMs` is reported by name and left behind: a promise that never
+   * settles (a wait on a process already gone) would otherwise let Node exit with code 0 in the
+   * middle of the cleanup, before the caller writes its results. The timer keeps the loop alive.
+   */
+  run(log: (s: string) => void = (s) => process.stderr.write(s), stepTimeoutMs = 60_000): Promise<void> {
     this.running ??= (async () => {
       while (this.undo.length > 0) {
         const step = this.undo.pop()!;
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await step.fn();
+          const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), stepTimeoutMs)));
+          const outcome = await Promise.race([Promise.resolve().then(step.fn), late]);
+          if (outcome === 'late')
+            log(`bench cleanup: ${step.name}: not done after ${stepTimeoutMs / 1000} s; going on\n`);
         } catch (err) {
           log(`bench cleanup: ${step.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        } finally {
+          clearTimeout(timer);
         }
       }
     })();

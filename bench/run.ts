@@ -258,11 +258,21 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// If the event loop drains while main() is still pending (a wait that can never end), Node would
+// exit 0 with no results written: say so and fail instead.
+let settled = false;
+process.on('exit', () => {
+  if (settled || process.exitCode) return;
+  log('bench: stopped before it finished (an awaited step can never settle); no results written\n');
+  process.exitCode = 1;
+});
 main().then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err: unknown) => {
+    settled = true;
     log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   },
