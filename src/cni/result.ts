@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
+import * as v from 'valibot';
 import { isJsonObject, parseBoundedJson } from './bounded-json.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
-import { isSupportedVersion, tryNormalizeVersion } from './versions.ts';
+import { isSupportedVersion, tryNormalizeVersion, type SupportedVersion } from './versions.ts';
 
 /** SPEC §5 "dns"; shared by every result version. */
 export interface Dns {
@@ -100,11 +101,14 @@ export function parseResult(text: string | Buffer, defaultVersion: string): CniR
 /** Same as parseResult for an already decoded value (a prevResult, a cache record). */
 export function resultFromJson(value: unknown, defaultVersion: string): CniResult {
   const obj = value === null ? {} : value;
-  if (!isJsonObject(obj)) throw bad('result', 'must be a JSON object', obj);
-  const given: unknown =
-    obj.cniVersion === undefined || obj.cniVersion === '' ? defaultVersion : obj.cniVersion;
-  if (typeof given !== 'string') throw bad('cniVersion', 'must be a string', given);
-  const version = given === '' ? '0.1.0' : given;
+  const { cniVersion } = check(ENVELOPE, obj);
+  const version = supportedVersion(cniVersion || defaultVersion || '0.1.0');
+  if (version === '0.1.0' || version === '0.2.0') return { cniVersion: version, ...check(RESULT_020, obj) };
+  if (version === '1.0.0' || version === '1.1.0') return { cniVersion: version, ...check(RESULT_100, obj) };
+  return { cniVersion: version, ...check(RESULT_040, obj) };
+}
+
+function supportedVersion(version: string): SupportedVersion {
   const normalized = tryNormalizeVersion(version);
   if (normalized === undefined || !isSupportedVersion(normalized)) {
     throw new CniError(
@@ -112,117 +116,7 @@ export function resultFromJson(value: unknown, defaultVersion: string): CniResul
       `unsupported CNI result version ${JSON.stringify(version)}`,
     );
   }
-  const dns = optional(obj.dns, 'dns', parseDns);
-  if (normalized === '0.1.0' || normalized === '0.2.0') {
-    return compact<Result020>({
-      cniVersion: normalized,
-      ip4: optional(obj.ip4, 'ip4', (v, at) => parseIp020(v, at, 4)),
-      ip6: optional(obj.ip6, 'ip6', (v, at) => parseIp020(v, at, 6)),
-      dns,
-    });
-  }
-  const routes = optional(obj.routes, 'routes', (v, at) => list(v, at, parseRoute));
-  if (normalized === '1.0.0' || normalized === '1.1.0') {
-    return compact<Result100>({
-      cniVersion: normalized,
-      interfaces: optional(obj.interfaces, 'interfaces', (v, at) => list(v, at, parseInterface100)),
-      ips: optional(obj.ips, 'ips', (v, at) => list(v, at, parseIp100)),
-      routes,
-      dns,
-    });
-  }
-  return compact<Result040>({
-    cniVersion: normalized,
-    interfaces: optional(obj.interfaces, 'interfaces', (v, at) => list(v, at, parseInterface040)),
-    ips: optional(obj.ips, 'ips', (v, at) => list(v, at, parseIp040)),
-    routes,
-    dns,
-  });
-}
-
-function parseIp020(v: unknown, at: string, family: 4 | 6): IpConfig020 {
-  const o = object(v, at);
-  const ip = cidr(o.ip, `${at}.ip`);
-  if (isIP(ip.split('/')[0] ?? '') !== family) throw bad(`${at}.ip`, `must be an IPv${family} CIDR`, o.ip);
-  return compact<IpConfig020>({
-    ip,
-    gateway: optional(o.gateway, `${at}.gateway`, address),
-    routes: optional(o.routes, `${at}.routes`, (r, a) => list(r, a, parseRoute)),
-  });
-}
-
-function parseInterface040(v: unknown, at: string): Interface040 {
-  const o = object(v, at);
-  return compact<Interface040>({
-    name: string(o.name, `${at}.name`),
-    mac: optional(o.mac, `${at}.mac`, string),
-    sandbox: optional(o.sandbox, `${at}.sandbox`, string),
-  });
-}
-
-function parseInterface100(v: unknown, at: string): Interface100 {
-  const o = object(v, at);
-  return compact<Interface100>({
-    ...parseInterface040(v, at),
-    mtu: optional(o.mtu, `${at}.mtu`, uint),
-    socketPath: optional(o.socketPath, `${at}.socketPath`, string),
-    pciID: optional(o.pciID, `${at}.pciID`, string),
-  });
-}
-
-function parseIp100(v: unknown, at: string): IpConfig100 {
-  const o = object(v, at);
-  return compact<IpConfig100>({
-    address: cidr(o.address, `${at}.address`),
-    gateway: optional(o.gateway, `${at}.gateway`, address),
-    interface: optional(o.interface, `${at}.interface`, interfaceIndex),
-  });
-}
-
-/**
- * An IP's index into `interfaces`. A negative one means "no interface" (0.3.0-era plugins wrote
- * -1; NPWG §5.3.3 speaks of a missing or negative index), so it is treated as absent.
- */
-function interfaceIndex(v: unknown, at: string): number | undefined {
-  if (typeof v === 'number' && Number.isInteger(v) && v < 0) return undefined;
-  return uint(v, at);
-}
-
-/** `version` is required by the spec; when a plugin omits it we derive it from the address. */
-function parseIp040(v: unknown, at: string): IpConfig040 {
-  const base = parseIp100(v, at);
-  const derived = ipFamily(base.address);
-  const given = object(v, at).version;
-  if (given !== undefined && given !== '' && given !== '4' && given !== '6') {
-    throw bad(`${at}.version`, 'must be "4" or "6"', given);
-  }
-  const version = given === '4' || given === '6' ? given : derived;
-  return compact<IpConfig040>({ version, ...base });
-}
-
-function parseRoute(v: unknown, at: string): Route {
-  const o = object(v, at);
-  return compact<Route>({
-    dst: cidr(o.dst, `${at}.dst`),
-    gw: optional(o.gw, `${at}.gw`, address),
-    mtu: optional(o.mtu, `${at}.mtu`, uint),
-    advmss: optional(o.advmss, `${at}.advmss`, uint),
-    priority: optional(o.priority, `${at}.priority`, uint),
-    table: optional(o.table, `${at}.table`, uint),
-    scope: optional(o.scope, `${at}.scope`, uint),
-  });
-}
-
-function parseDns(v: unknown, at: string): Dns | undefined {
-  const o = object(v, at);
-  const strings = (x: unknown, a: string) => list(x, a, string);
-  const dns = compact<Dns>({
-    nameservers: optional(o.nameservers, `${at}.nameservers`, strings),
-    domain: optional(o.domain, `${at}.domain`, string),
-    search: optional(o.search, `${at}.search`, strings),
-    options: optional(o.options, `${at}.options`, strings),
-  });
-  return Object.keys(dns).length > 0 ? dns : undefined;
+  return normalized;
 }
 
 /** "4" or "6" for an address with or without prefix. */
@@ -230,65 +124,175 @@ export function ipFamily(addressOrCidr: string): '4' | '6' {
   return isIP(addressOrCidr.split('/')[0] ?? '') === 6 ? '6' : '4';
 }
 
-function cidr(v: unknown, at: string): string {
-  const s = string(v, at);
-  const [ip = '', prefix, ...rest] = s.split('/');
-  const family = isIP(ip);
-  const max = family === 4 ? 32 : 128;
-  if (
-    family === 0 ||
-    prefix === undefined ||
-    rest.length > 0 ||
-    !/^[0-9]{1,3}$/.test(prefix) ||
-    +prefix > max
-  ) {
-    throw bad(at, 'must be an address with prefix length, e.g. "10.1.0.5/16"', v);
-  }
-  return s;
-}
-
-function address(v: unknown, at: string): string {
-  const s = string(v, at);
-  if (isIP(s) === 0) throw bad(at, 'must be an IP address', v);
-  return s;
-}
-
-function string(v: unknown, at: string): string {
-  if (typeof v !== 'string') throw bad(at, 'must be a string', v);
-  return v;
-}
-
-function uint(v: unknown, at: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-    throw bad(at, 'must be a non-negative integer', v);
-  return v;
-}
-
-function object(v: unknown, at: string): Record<string, unknown> {
-  if (!isJsonObject(v)) throw bad(at, 'must be an object', v);
-  return v;
-}
-
-function list<T>(v: unknown, at: string, item: (x: unknown, at: string) => T): T[] {
-  if (!Array.isArray(v)) throw bad(at, 'must be an array', v);
-  return v.map((x: unknown, i) => item(x, `${at}[${i}]`));
-}
-
-/** Go decodes JSON null like an absent field. */
-function optional<T>(v: unknown, at: string, parse: (x: unknown, at: string) => T): T | undefined {
-  return v === undefined || v === null ? undefined : parse(v, at);
-}
-
 /** Drops undefined members so results compare and serialise cleanly. */
 export function compact<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  for (const [k, x] of Object.entries(value)) if (x !== undefined) out[k] = x;
   return out as T;
 }
 
-function bad(at: string, why: string, value: unknown): CniError {
+/*
+ * The schemas. Each message is the tail of "invalid result: <field> <message>"; the first issue
+ * (abortEarly) becomes the CniError, so fields are declared in the order they are checked, and a
+ * record whose JSON key order differs from that order rebuilds itself in a transform.
+ * An optional field is v.nullish: Go decodes JSON null like an absent field, and `present` drops
+ * both from the output.
+ */
+const STRING = 'must be a string';
+const UINT = 'must be a non-negative integer';
+
+const string = v.string(STRING);
+const strings = v.array(string, 'must be an array');
+const uint = v.pipe(v.number(UINT), v.integer(UINT), v.minValue(0, UINT));
+const address = v.pipe(
+  string,
+  v.check((s) => isIP(s) !== 0, 'must be an IP address'),
+);
+const cidr = v.pipe(string, v.check(isCidr, 'must be an address with prefix length, e.g. "10.1.0.5/16"'));
+
+/**
+ * An IP's index into `interfaces`. A negative one means "no interface" (0.3.0-era plugins wrote
+ * -1; NPWG §5.3.3 speaks of a missing or negative index), so it is treated as absent.
+ */
+const interfaceIndex = v.pipe(
+  v.number(UINT),
+  v.integer(UINT),
+  v.transform((i) => (i < 0 ? undefined : i)),
+);
+
+/**
+ * A JSON object with these fields, unknown fields dropped and absent ones left out. A missing
+ * required field gets the object's message: every required field of a result is a string.
+ */
+function record<const E extends v.ObjectEntries>(entries: E) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isJsonObject, 'must be an object'),
+    v.object(entries, STRING),
+    v.transform(present),
+  );
+}
+
+function list<S extends v.GenericSchema>(item: S) {
+  return v.array(item, 'must be an array');
+}
+
+const ROUTE = record({
+  dst: cidr,
+  gw: v.nullish(address),
+  mtu: v.nullish(uint),
+  advmss: v.nullish(uint),
+  priority: v.nullish(uint),
+  table: v.nullish(uint),
+  scope: v.nullish(uint),
+}) satisfies v.GenericSchema<unknown, Route>;
+
+/** An empty `dns` is left out. */
+const DNS = v.pipe(
+  record({
+    nameservers: v.nullish(strings),
+    domain: v.nullish(string),
+    search: v.nullish(strings),
+    options: v.nullish(strings),
+  }),
+  v.transform((dns) => (Object.keys(dns).length > 0 ? dns : undefined)),
+) satisfies v.GenericSchema<unknown, Dns | undefined>;
+
+const ip020 = (family: 4 | 6) =>
+  record({
+    ip: v.pipe(
+      cidr,
+      v.check((s) => isIP(s.split('/')[0] ?? '') === family, `must be an IPv${family} CIDR`),
+    ),
+    gateway: v.nullish(address),
+    routes: v.nullish(list(ROUTE)),
+  }) satisfies v.GenericSchema<unknown, IpConfig020>;
+
+const RESULT_020 = v.pipe(
+  v.object({ dns: v.nullish(DNS), ip4: v.nullish(ip020(4)), ip6: v.nullish(ip020(6)) }),
+  v.transform((r) => present({ ip4: r.ip4, ip6: r.ip6, dns: r.dns })),
+) satisfies v.GenericSchema<unknown, Omit<Result020, 'cniVersion'>>;
+
+const INTERFACE_040_FIELDS = { name: string, mac: v.nullish(string), sandbox: v.nullish(string) };
+const INTERFACE_040 = record(INTERFACE_040_FIELDS) satisfies v.GenericSchema<unknown, Interface040>;
+const INTERFACE_100 = record({
+  ...INTERFACE_040_FIELDS,
+  mtu: v.nullish(uint),
+  socketPath: v.nullish(string),
+  pciID: v.nullish(string),
+}) satisfies v.GenericSchema<unknown, Interface100>;
+
+const IP_100_FIELDS = { address: cidr, gateway: v.nullish(address), interface: v.nullish(interfaceIndex) };
+const IP_100 = record(IP_100_FIELDS) satisfies v.GenericSchema<unknown, IpConfig100>;
+
+/**
+ * `version` is required by the spec; when a plugin omits it (or sends "") we derive it from the
+ * address. Unlike the other fields, a null `version` is refused.
+ */
+const IP_040 = v.pipe(
+  record({ ...IP_100_FIELDS, version: v.optional(v.picklist(['4', '6', ''], 'must be "4" or "6"')) }),
+  v.transform(({ version, ...ip }) => ({ version: version || ipFamily(ip.address), ...ip })),
+) satisfies v.GenericSchema<unknown, IpConfig040>;
+
+const RESULT_040 = v.pipe(
+  v.object({
+    dns: v.nullish(DNS),
+    routes: v.nullish(list(ROUTE)),
+    interfaces: v.nullish(list(INTERFACE_040)),
+    ips: v.nullish(list(IP_040)),
+  }),
+  v.transform((r) => present({ interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: r.dns })),
+) satisfies v.GenericSchema<unknown, Omit<Result040, 'cniVersion'>>;
+
+const RESULT_100 = v.pipe(
+  v.object({
+    dns: v.nullish(DNS),
+    routes: v.nullish(list(ROUTE)),
+    interfaces: v.nullish(list(INTERFACE_100)),
+    ips: v.nullish(list(IP_100)),
+  }),
+  v.transform((r) => present({ interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: r.dns })),
+) satisfies v.GenericSchema<unknown, Omit<Result100, 'cniVersion'>>;
+
+/** What is read before the version picks a schema; a JSON null `cniVersion` is refused. */
+const ENVELOPE = v.pipe(
+  v.custom<Record<string, unknown>>(isJsonObject, 'must be a JSON object'),
+  v.object({ cniVersion: v.optional(string) }),
+);
+
+function isCidr(s: string): boolean {
+  const [ip = '', prefix, ...rest] = s.split('/');
+  const family = isIP(ip);
+  return (
+    family !== 0 &&
+    prefix !== undefined &&
+    rest.length === 0 &&
+    /^[0-9]{1,3}$/.test(prefix) &&
+    +prefix <= (family === 4 ? 32 : 128)
+  );
+}
+
+/** The members that are neither undefined nor null (a JSON null is an absent field). */
+function present<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(value)) if (x !== undefined && x !== null) out[k] = x;
+  return out as { [K in keyof T]: Exclude<T[K], null> };
+}
+
+/** Runs a schema; its first issue becomes CniError 6 naming the field, e.g. `ips[0].address`. */
+function check<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const checked = v.safeParse(schema, value, { abortEarly: true });
+  if (checked.success) return checked.output;
+  const issue = checked.issues[0];
+  let at = '';
+  for (const { key } of issue.path ?? []) {
+    at += typeof key === 'number' ? `[${key}]` : `${at ? '.' : ''}${String(key)}`;
+  }
+  return bad(at || 'result', issue.message, issue.input);
+}
+
+function bad(at: string, why: string, value: unknown): never {
   const shown = value === undefined ? 'nothing' : JSON.stringify(value);
-  return new CniError(
+  throw new CniError(
     CniErrorCode.DecodingFailure,
     `invalid result: ${at} ${why}`,
     `got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}`,
