@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { Bandwidth, NetworkSelectionElement, PortMapping } from './network-selection-element.ts';
 import { SELECTION_WIRE_KEYS } from './network-selection-element.ts';
 import { SpecError } from './spec-error.ts';
@@ -16,8 +17,6 @@ import { SpecError } from './spec-error.ts';
 
 const KNOWN_KEYS = new Set<string>(Object.values(SELECTION_WIRE_KEYS));
 const LEGACY_ALIASES = { interfaceRequest: 'interface', ipRequest: 'ips', macRequest: 'mac' } as const;
-const PORT_MAPPING_KEYS = new Set(['hostPort', 'containerPort', 'protocol', 'hostIP']);
-const BANDWIDTH_KEYS = new Set(['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst']);
 
 type Raw = Record<string, unknown>;
 
@@ -26,83 +25,26 @@ export function fromWireSelectionElement(
   index: number,
   podNamespace: string,
 ): NetworkSelectionElement {
-  const elementName = isObject(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
-  const fail = (key: string | undefined, value: unknown, reason: string): never => {
-    throw new SpecError({
-      code: 'INVALID_NETWORKS_ANNOTATION',
-      subject: 'networks annotation',
-      element: index,
-      elementName,
-      key,
-      value,
-      reason,
-    });
-  };
-  if (!isObject(raw)) return fail(undefined, raw, 'must be a JSON object such as {"name": "my-net"}');
-
-  const fields: Raw = {};
-  for (const key of Object.keys(raw)) {
-    const value = raw[key];
-    if (value === null) continue;
-    if (KNOWN_KEYS.has(key)) fields[key] = value;
-    else if (key in LEGACY_ALIASES) continue;
-    else if (!key.includes('.')) {
-      fail(
-        key,
-        undefined,
-        'unknown key (keys without a "." are reserved for the spec; extensions use reverse-DNS names)',
-      );
-    }
+  const checked = v.safeParse(ELEMENT, raw, { abortEarly: true });
+  if (checked.success) {
+    const { name, namespace, rest } = checked.output;
+    return { name, namespace: namespace || podNamespace, ...rest };
   }
-  for (const [legacy, modern] of Object.entries(LEGACY_ALIASES)) {
-    if (!Object.hasOwn(raw, legacy) || raw[legacy] === null) continue;
-    const value = legacy === 'ipRequest' && typeof raw[legacy] === 'string' ? [raw[legacy]] : raw[legacy];
-    if (Object.hasOwn(fields, modern) && JSON.stringify(fields[modern]) !== JSON.stringify(value)) {
-      fail(legacy, raw[legacy], `conflicts with "${modern}" (it is the 2018 spelling of the same key)`);
-    }
-    fields[modern] = value;
+  const issue = checked.issues[0];
+  let key: string | undefined;
+  for (const item of issue.path ?? []) {
+    const part = typeof item.key === 'number' ? `[${item.key}]` : String(item.key);
+    key = key === undefined ? part : `${key}${typeof item.key === 'number' ? '' : '.'}${part}`;
   }
-
-  const str = (key: string): string | undefined => {
-    const v = fields[key];
-    if (v === undefined || typeof v === 'string') return v;
-    return fail(key, v, 'must be a string');
-  };
-  const strList = (key: string): string[] | undefined => {
-    const v = fields[key];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-      return fail(key, v, 'must be a list of strings');
-    return [...(v as string[])];
-  };
-
-  const name = str('name');
-  if (name === undefined) return fail('name', undefined, 'missing; every element must name a network');
-  const namespace = str('namespace');
-  const element: NetworkSelectionElement = {
-    name,
-    namespace: namespace === undefined || namespace === '' ? podNamespace : namespace,
-  };
-  const ips = strList('ips');
-  if (ips !== undefined) element.ips = ips;
-  const mac = str('mac');
-  if (mac !== undefined) element.mac = mac;
-  const ifName = str('interface');
-  if (ifName !== undefined) element.interface = ifName;
-  const defaultRoute = strList('default-route');
-  if (defaultRoute !== undefined) element.defaultRoute = defaultRoute;
-  if (fields.portMappings !== undefined) element.portMappings = portMappingsFrom(fields.portMappings, fail);
-  if (fields.bandwidth !== undefined) element.bandwidth = bandwidthFrom(fields.bandwidth, fail);
-  const cniArgs = fields['cni-args'];
-  if (cniArgs !== undefined) {
-    if (!isObject(cniArgs)) return fail('cni-args', cniArgs, 'must be a JSON object');
-    element.cniArgs = cniArgs;
-  }
-  const guid = str('infiniband-guid');
-  if (guid !== undefined) element.infinibandGuid = guid;
-  const claim = str('ipam-claim-reference');
-  if (claim !== undefined) element.ipamClaimReference = claim;
-  return element;
+  throw new SpecError({
+    code: 'INVALID_NETWORKS_ANNOTATION',
+    subject: 'networks annotation',
+    element: index,
+    elementName: isObject(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined,
+    key,
+    value: issue.input,
+    reason: issue.message,
+  });
 }
 
 /** The element as the JSON list form writes it; `namespace` is always written. */
@@ -115,49 +57,156 @@ export function toWireSelectionElement(element: NetworkSelectionElement): Record
   return out;
 }
 
-type Fail = (key: string | undefined, value: unknown, reason: string) => never;
+/*
+ * The schemas. A message is the SpecError's `reason`, the issue's path its key in wire spelling
+ * (`portMappings[0].hostPort`) and the issue's input its value. Only the first issue counts
+ * (abortEarly), so the checks are declared in the order the spec's keys are read: unknown keys
+ * first, then the 2018 aliases, then each key in SELECTION_WIRE_KEYS order.
+ */
+const STRING = 'must be a string';
+const NUMBER = 'must be a number';
+const string = v.string(STRING);
+const number = v.number(NUMBER);
 
-function portMappingsFrom(value: unknown, fail: Fail): PortMapping[] {
-  if (!Array.isArray(value)) return fail('portMappings', value, 'must be a list of objects');
-  return value.map((raw, i) => {
-    const at = `portMappings[${i}]`;
-    if (!isObject(raw)) return fail(at, raw, 'must be an object with hostPort and containerPort');
-    rejectUnknown(raw, PORT_MAPPING_KEYS, at, fail);
-    const num = (key: 'hostPort' | 'containerPort'): number => {
-      const v = raw[key];
-      if (typeof v !== 'number')
-        return fail(`${at}.${key}`, v, v === undefined ? 'missing' : 'must be a number');
-      return v;
-    };
-    const mapping: PortMapping = { hostPort: num('hostPort'), containerPort: num('containerPort') };
-    for (const key of ['protocol', 'hostIP'] as const) {
-      const v = raw[key];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== 'string') return fail(`${at}.${key}`, v, 'must be a string');
-      mapping[key] = v;
+/** A whole value of this shape, else one issue for the value with this message (not per item). */
+function whole<S extends v.GenericSchema>(schema: S, message: string) {
+  return v.custom<v.InferOutput<S>>((input) => v.is(schema, input), message);
+}
+
+const strings = v.pipe(
+  whole(v.array(v.string()), 'must be a list of strings'),
+  v.transform((list) => [...list]),
+);
+const cniArgs = v.custom<Record<string, unknown>>(isObject, 'must be a JSON object');
+
+/** An object holding only the allowed keys; an unknown one is refused by name, before any value. */
+function closed<const E extends v.ObjectEntries>(entries: E, notObject: string, missing: string) {
+  const allowed = Object.keys(entries);
+  return v.pipe(
+    v.custom<Raw>(isObject, notObject),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const unknown = Object.keys(dataset.value).find((k) => !allowed.includes(k));
+      if (unknown === undefined) return;
+      addIssue({
+        input: undefined,
+        message: `unknown key (expected ${allowed.join(', ')})`,
+        path: [{ type: 'object', origin: 'key', input: dataset.value, key: unknown, value: undefined }],
+      });
+    }),
+    v.object(entries, missing),
+    v.transform(present),
+  );
+}
+
+const PORT_MAPPING = closed(
+  { hostPort: number, containerPort: number, protocol: v.nullish(string), hostIP: v.nullish(string) },
+  'must be an object with hostPort and containerPort',
+  'missing',
+) satisfies v.GenericSchema<unknown, PortMapping>;
+
+const BANDWIDTH = closed(
+  {
+    ingressRate: v.nullish(number),
+    ingressBurst: v.nullish(number),
+    egressRate: v.nullish(number),
+    egressBurst: v.nullish(number),
+  },
+  'must be an object',
+  'must be an object',
+) satisfies v.GenericSchema<unknown, Bandwidth>;
+
+/**
+ * The element's keys after `null` values are dropped and the 2018 aliases are folded into the
+ * keys they spell; `name` is the only required one. Reverse-DNS keys are not read.
+ */
+const FIELDS = v.object(
+  {
+    name: string,
+    namespace: v.optional(string),
+    ips: v.optional(strings),
+    mac: v.optional(string),
+    interface: v.optional(string),
+    'default-route': v.optional(strings),
+    portMappings: v.optional(v.array(PORT_MAPPING, 'must be a list of objects')),
+    bandwidth: v.optional(BANDWIDTH),
+    'cni-args': v.optional(cniArgs),
+    'infiniband-guid': v.optional(string),
+    'ipam-claim-reference': v.optional(string),
+  } satisfies Record<(typeof SELECTION_WIRE_KEYS)[keyof typeof SELECTION_WIRE_KEYS], v.GenericSchema>,
+  'missing; every element must name a network',
+);
+
+const ELEMENT = v.pipe(
+  v.custom<Raw>(isObject, 'must be a JSON object such as {"name": "my-net"}'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const raw = dataset.value;
+    for (const key of Object.keys(raw)) {
+      if (raw[key] === null || KNOWN_KEYS.has(key) || key in LEGACY_ALIASES || key.includes('.')) continue;
+      addIssue({
+        input: undefined,
+        message:
+          'unknown key (keys without a "." are reserved for the spec; extensions use reverse-DNS names)',
+        path: [{ type: 'object', origin: 'key', input: raw, key, value: raw[key] }],
+      });
+      return;
     }
-    return mapping;
-  });
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const raw = dataset.value;
+    for (const [legacy, modern] of Object.entries(LEGACY_ALIASES)) {
+      const value = legacyValue(raw, legacy);
+      const current = raw[modern];
+      if (value === undefined || current === undefined || current === null) continue;
+      if (JSON.stringify(current) === JSON.stringify(value)) continue;
+      addIssue({
+        input: raw[legacy],
+        message: `conflicts with "${modern}" (it is the 2018 spelling of the same key)`,
+        path: [{ type: 'object', origin: 'value', input: raw, key: legacy, value: raw[legacy] }],
+      });
+      return;
+    }
+  }),
+  v.transform((raw) => {
+    const fields: Raw = {};
+    for (const key of Object.keys(raw)) if (raw[key] !== null && KNOWN_KEYS.has(key)) fields[key] = raw[key];
+    for (const [legacy, modern] of Object.entries(LEGACY_ALIASES)) {
+      const value = legacyValue(raw, legacy);
+      if (value !== undefined) fields[modern] = value;
+    }
+    return fields;
+  }),
+  FIELDS,
+  v.transform((f) => ({
+    name: f.name,
+    namespace: f.namespace,
+    rest: present({
+      ips: f.ips,
+      mac: f.mac,
+      interface: f.interface,
+      defaultRoute: f['default-route'],
+      portMappings: f.portMappings,
+      bandwidth: f.bandwidth,
+      cniArgs: f['cni-args'],
+      infinibandGuid: f['infiniband-guid'],
+      ipamClaimReference: f['ipam-claim-reference'],
+    }),
+  })),
+);
+
+/** A 2018 key's value as the key it spells would hold it (a single `ipRequest` becomes a list). */
+function legacyValue(raw: Raw, legacy: string): unknown {
+  if (!Object.hasOwn(raw, legacy) || raw[legacy] === null) return undefined;
+  return legacy === 'ipRequest' && typeof raw[legacy] === 'string' ? [raw[legacy]] : raw[legacy];
 }
 
-function bandwidthFrom(value: unknown, fail: Fail): Bandwidth {
-  if (!isObject(value)) return fail('bandwidth', value, 'must be an object');
-  rejectUnknown(value, BANDWIDTH_KEYS, 'bandwidth', fail);
-  const bandwidth: Bandwidth = {};
-  for (const key of ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const) {
-    const v = value[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'number') return fail(`bandwidth.${key}`, v, 'must be a number');
-    bandwidth[key] = v;
-  }
-  return bandwidth;
-}
-
-function rejectUnknown(raw: Raw, allowed: ReadonlySet<string>, at: string, fail: Fail): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.has(key))
-      fail(`${at}.${key}`, undefined, `unknown key (expected ${[...allowed].join(', ')})`);
-  }
+/** The members that are neither undefined nor null (JSON null is "not set"). */
+function present<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(value)) if (x !== undefined && x !== null) out[k] = x;
+  return out as { [K in keyof T]: Exclude<T[K], null> };
 }
 
 function isObject(value: unknown): value is Raw {
