@@ -233,25 +233,27 @@ const IP_040 = v.pipe(
   v.transform(({ version, ...ip }) => ({ version: version || ipFamily(ip.address), ...ip })),
 ) satisfies v.GenericSchema<unknown, IpConfig040>;
 
-const RESULT_040 = v.pipe(
-  v.object({
-    dns: v.nullish(DNS),
-    routes: v.nullish(list(ROUTE)),
-    interfaces: v.nullish(list(INTERFACE_040)),
-    ips: v.nullish(list(IP_040)),
-  }),
-  v.transform((r) => present({ interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: r.dns })),
-) satisfies v.GenericSchema<unknown, Omit<Result040, 'cniVersion'>>;
+/** A 0.3/0.4 or 1.x result: the same members, with that version's interfaces and IPs. */
+function result34OrLater<I extends v.GenericSchema, P extends v.GenericSchema>(iface: I, ip: P) {
+  return v.pipe(
+    v.object({
+      dns: v.nullish(DNS),
+      routes: v.nullish(list(ROUTE)),
+      interfaces: v.nullish(list(iface)),
+      ips: v.nullish(list(ip)),
+    }),
+    v.transform((r) => present({ interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: r.dns })),
+  );
+}
 
-const RESULT_100 = v.pipe(
-  v.object({
-    dns: v.nullish(DNS),
-    routes: v.nullish(list(ROUTE)),
-    interfaces: v.nullish(list(INTERFACE_100)),
-    ips: v.nullish(list(IP_100)),
-  }),
-  v.transform((r) => present({ interfaces: r.interfaces, ips: r.ips, routes: r.routes, dns: r.dns })),
-) satisfies v.GenericSchema<unknown, Omit<Result100, 'cniVersion'>>;
+const RESULT_040 = result34OrLater(INTERFACE_040, IP_040) satisfies v.GenericSchema<
+  unknown,
+  Omit<Result040, 'cniVersion'>
+>;
+const RESULT_100 = result34OrLater(INTERFACE_100, IP_100) satisfies v.GenericSchema<
+  unknown,
+  Omit<Result100, 'cniVersion'>
+>;
 
 /** What is read before the version picks a schema; a JSON null `cniVersion` is refused. */
 const ENVELOPE = v.pipe(
