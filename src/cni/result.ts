@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
+import { issuePath, present } from '../json/schema-issue.ts';
 import { isJsonObject, parseBoundedJson } from './bounded-json.ts';
 import { CniError, CniErrorCode } from './cni-error.ts';
 import { isSupportedVersion, tryNormalizeVersion, type SupportedVersion } from './versions.ts';
@@ -273,23 +274,12 @@ function isCidr(s: string): boolean {
   );
 }
 
-/** The members that are neither undefined nor null (a JSON null is an absent field). */
-function present<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(value)) if (x !== undefined && x !== null) out[k] = x;
-  return out as { [K in keyof T]: Exclude<T[K], null> };
-}
-
 /** Runs a schema; its first issue becomes CniError 6 naming the field, e.g. `ips[0].address`. */
 function check<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
   const checked = v.safeParse(schema, value, { abortEarly: true });
   if (checked.success) return checked.output;
   const issue = checked.issues[0];
-  let at = '';
-  for (const { key } of issue.path ?? []) {
-    at += typeof key === 'number' ? `[${key}]` : `${at ? '.' : ''}${String(key)}`;
-  }
-  return bad(at || 'result', issue.message, issue.input);
+  return bad(issuePath(issue) ?? 'result', issue.message, issue.input);
 }
 
 function bad(at: string, why: string, value: unknown): never {

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { issuePath } from '../json/schema-issue.ts';
 import { dns1123LabelProblem } from './dns-1123.ts';
 import { pluginTypeProblem } from '../names/plugin-type.ts';
 import { SpecError } from './spec-error.ts';
@@ -174,9 +175,8 @@ function check<S extends v.GenericSchema>(schema: S, object: unknown, subject: s
   const checked = v.safeParse(schema, object, { abortEarly: true });
   if (checked.success) return checked.output;
   const issue = checked.issues[0];
-  const path = issue.path ?? [];
-  const key = path.length > 0 ? path.map((p) => String(p.key)).join('.') : undefined;
-  const value = key === undefined || QUIET.has(key) ? undefined : path.at(-1)?.value;
+  const key = issuePath(issue);
+  const value = key === undefined || QUIET.has(key) ? undefined : issue.path?.at(-1)?.value;
   return fail(subject, key, value, issue.message);
 }
 

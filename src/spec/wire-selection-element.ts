@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { issuePath, present } from '../json/schema-issue.ts';
 import type { Bandwidth, NetworkSelectionElement, PortMapping } from './network-selection-element.ts';
 import { SELECTION_WIRE_KEYS } from './network-selection-element.ts';
 import { SpecError } from './spec-error.ts';
@@ -31,11 +32,7 @@ export function fromWireSelectionElement(
     return { name, namespace: namespace || podNamespace, ...rest };
   }
   const issue = checked.issues[0];
-  let key: string | undefined;
-  for (const item of issue.path ?? []) {
-    const part = typeof item.key === 'number' ? `[${item.key}]` : String(item.key);
-    key = key === undefined ? part : `${key}${typeof item.key === 'number' ? '' : '.'}${part}`;
-  }
+  const key = issuePath(issue);
   throw new SpecError({
     code: 'INVALID_NETWORKS_ANNOTATION',
     subject: 'networks annotation',
@@ -143,7 +140,8 @@ const ELEMENT = v.pipe(
     if (!dataset.typed) return;
     const raw = dataset.value;
     for (const key of Object.keys(raw)) {
-      if (raw[key] === null || KNOWN_KEYS.has(key) || key in LEGACY_ALIASES || key.includes('.')) continue;
+      if (raw[key] === null || KNOWN_KEYS.has(key) || key in LEGACY_ALIASES || key.includes('.'))
+        continue;
       addIssue({
         input: undefined,
         message:
@@ -200,13 +198,6 @@ const ELEMENT = v.pipe(
 function legacyValue(raw: Raw, legacy: string): unknown {
   if (!Object.hasOwn(raw, legacy) || raw[legacy] === null) return undefined;
   return legacy === 'ipRequest' && typeof raw[legacy] === 'string' ? [raw[legacy]] : raw[legacy];
-}
-
-/** The members that are neither undefined nor null (JSON null is "not set"). */
-function present<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(value)) if (x !== undefined && x !== null) out[k] = x;
-  return out as { [K in keyof T]: Exclude<T[K], null> };
 }
 
 function isObject(value: unknown): value is Raw {
