@@ -173,6 +173,10 @@ describe('parseNetworksAnnotation: JSON form', () => {
     ['[{"name":5}]', 'name', /string/],
     ['[{"name":"a","namespace":"Bad"}]', 'namespace', /DNS-1123/],
     ['[{"name":"a","deviceID":"x"}]', 'deviceID', /reserved for the spec/],
+    // Names every object inherits are not the 2018 aliases: refused like any unknown key.
+    ['[{"name":"a","constructor":1}]', 'constructor', /reserved for the spec/],
+    ['[{"name":"a","toString":"x"}]', 'toString', /reserved for the spec/],
+    ['[{"name":"a","__proto__":{}}]', '__proto__', /reserved for the spec/],
     ['[{"name":"a","ips":[]}]', 'ips', /at least one/],
     ['[{"name":"a","ips":"10.0.0.1"}]', 'ips', /list of strings/],
     ['[{"name":"a","ips":["10.0.0.256"]}]', 'ips[0]', /IPv4 or IPv6/],

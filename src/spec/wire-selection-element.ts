@@ -140,7 +140,7 @@ const ELEMENT = v.pipe(
     if (!dataset.typed) return;
     const raw = dataset.value;
     for (const key of Object.keys(raw)) {
-      if (raw[key] === null || KNOWN_KEYS.has(key) || key in LEGACY_ALIASES || key.includes('.'))
+      if (raw[key] === null || KNOWN_KEYS.has(key) || Object.hasOwn(LEGACY_ALIASES, key) || key.includes('.'))
         continue;
       addIssue({
         input: undefined,
