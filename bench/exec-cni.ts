@@ -99,3 +99,19 @@ export async function execCni(
   if (r.code === 0) return { ok: true, ms: r.ms };
   return { ok: false, ms: r.ms, error: (r.stdout.trim() || r.stderr.trim()).slice(0, 600) };
 }
+
+/**
+ * GET `url` from inside the network namespace at `netns` (a daemon's metrics on its node's
+ * loopback): a node process entered there with nsenter, clean environment.
+ */
+export async function fetchInNetns(netns: string, url: string): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const r = await execTimed(
+    ['nsenter', `--net=${netns}`, '--', process.execPath, '-e', script],
+    { ...CLEAN_ENV },
+    '',
+    15_000,
+  );
+  if (r.code !== 0) throw new Error(`GET ${url} in ${netns} failed: ${r.stderr.slice(0, 300)}`);
+  return r.stdout;
+}

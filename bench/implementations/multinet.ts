@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
-import { CLEAN_ENV, execCni, execTimed, type CniInvocation } from '../exec-cni.ts';
+import { CLEAN_ENV, execCni, fetchInNetns, type CniInvocation } from '../exec-cni.ts';
 import { NODE_NAME, PLUGIN_DIR, type BenchScene } from '../scene.ts';
 import { startDaemonProcess, waitUntil } from './daemon-process.ts';
 import type {
@@ -129,16 +129,7 @@ export function multinetThickFrom(
         daemonPid: daemon.pid,
         logFile: daemon.logFile,
         call: (inv: CniInvocation) => execCni(scene.nodeNsPath, shim, inv, shimConfig, PLUGIN_DIR),
-        metrics: async () => {
-          const script = `fetch('http://127.0.0.1:${metricsPort}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-          const r = await execTimed(
-            ['nsenter', `--net=${scene.nodeNsPath}`, '--', process.execPath, '-e', script],
-            { ...CLEAN_ENV },
-            '',
-          );
-          if (r.code !== 0) throw new Error(`metrics scrape failed: ${r.stderr.slice(0, 300)}`);
-          return r.stdout;
-        },
+        metrics: () => fetchInNetns(scene.nodeNsPath, `http://127.0.0.1:${metricsPort}/metrics`),
         stop: () => daemon.stop(),
       };
     },

@@ -6,7 +6,6 @@
  * peak RSS over the whole burst (delete included), and for multinet the daemon's own stage timings
  * of the burst's ADDs and DELs (its metrics, read before and after each).
  */
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import type { Cluster } from '../../test/support/cluster.ts';
 import type { ClusterNode } from '../../test/support/cluster-node.ts';
 import { TOOLBOX_IMAGE } from '../../test/support/cluster-images.ts';
 import { REPO_ROOT } from '../../test/support/control-plane.ts';
+import { fetchInNetns } from '../exec-cni.ts';
 import { startLoadSampler, type LoadSpan } from '../load-sampler.ts';
 import type { StageRound } from '../results.ts';
 import { parseStageMetrics, stageRound, type MetricSnapshot } from '../stage-metrics.ts';
@@ -58,16 +58,8 @@ export interface BurstResult {
 const MULTINET_METRICS_URL = 'http://127.0.0.1:9091/metrics';
 
 /** The multinet daemon's stage histograms now, read from inside its network namespace. */
-function daemonStages(pid: number): Promise<MetricSnapshot> {
-  const script = `fetch(${JSON.stringify(MULTINET_METRICS_URL)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
-  return new Promise((resolve, reject) =>
-    execFile(
-      'nsenter',
-      [`--net=/proc/${pid}/ns/net`, '--', process.execPath, '-e', script],
-      { timeout: 15_000, maxBuffer: 8 * 2 ** 20 },
-      (err, stdout) => (err ? reject(err) : resolve(parseStageMetrics(stdout))),
-    ),
-  );
+async function daemonStages(pid: number): Promise<MetricSnapshot> {
+  return parseStageMetrics(await fetchInNetns(`/proc/${pid}/ns/net`, MULTINET_METRICS_URL));
 }
 
 function podObject(name: string, burst: string, node: string, networks: number): object {
