@@ -18,6 +18,8 @@ const run = promisify(execFile);
 export const BUN_VERSION = '1.4.5';
 export const POSTJECT_VERSION = '1.0.0-alpha.6';
 export const TOOLS_DIR = join(REPO_ROOT, 'node_modules/.cache/multinet-bench');
+/** The flags of package.json's build:shim-bin (keep in step): bytecode, no .env or bunfig.toml read at start. */
+const BUN_SHIPPED_FLAGS = ['--bytecode', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 export interface ShimBuild {
@@ -198,7 +200,15 @@ export async function buildShimCandidates(dir: string, log: (s: string) => void)
       const exe = join(dir, 'multinet-shim-bun');
       await run(
         bun,
-        ['build', '--compile', '--minify', join(REPO_ROOT, 'src/bin/multinet-shim.ts'), '--outfile', exe],
+        [
+          'build',
+          '--compile',
+          '--minify',
+          ...BUN_SHIPPED_FLAGS,
+          join(REPO_ROOT, 'src/bin/multinet-shim.ts'),
+          '--outfile',
+          exe,
+        ],
         {
           cwd: REPO_ROOT,
           timeout: 120_000,
@@ -228,6 +238,17 @@ export async function buildShimCandidates(dir: string, log: (s: string) => void)
         { cwd: REPO_ROOT, timeout: 60_000 },
       );
       return { command: [node, httpBundle], files: [httpBundle] };
+    }),
+  );
+  builds.push(
+    await attempt('bun-compile-node-net', 'bun build --compile, node:net socket', async () => {
+      if (bun instanceof Error) throw bun;
+      const exe = join(dir, 'multinet-shim-bun-node-net');
+      await run(bun, ['build', '--compile', '--minify', ...BUN_SHIPPED_FLAGS, httpEntry, '--outfile', exe], {
+        cwd: REPO_ROOT,
+        timeout: 120_000,
+      });
+      return { command: [exe], files: [exe], env: { MULTINET_BENCH_SHIM_POST: 'node-net' } };
     }),
   );
   builds.push(

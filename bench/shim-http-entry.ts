@@ -1,12 +1,15 @@
 /**
- * Shim candidate: the shim with node:http's client for its one request (what shipped before
- * src/shim/raw-unix-post.ts), kept to show what the raw socket write saves. Built by
- * bench/shim-builds.ts only; the shipped entry is src/bin/multinet-shim.ts.
+ * Shim candidates: the shim with node:http's client for its one request (what shipped before
+ * src/shim/raw-unix-post.ts), kept to show what the raw socket write saves; with
+ * MULTINET_BENCH_SHIM_POST=node-net, the raw write through node:net even under Bun (what the Bun
+ * executable did before it used Bun's own socket). Built by bench/shim-builds.ts only; the shipped
+ * entry is src/bin/multinet-shim.ts.
  */
 import type * as Fs from 'node:fs';
 import type * as Http from 'node:http';
 import { readStdinSync } from '../src/shim/read-stdin-sync.ts';
 import { runShim, type PostResult } from '../src/shim/run-shim.ts';
+import { nodeNetPost } from '../src/shim/raw-unix-post.ts';
 
 const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 
@@ -47,7 +50,7 @@ function readStdin(): string {
 }
 
 runShim(process.env, process.env['CNI_COMMAND'] ? readStdin() : '', {
-  post: httpPost,
+  post: process.env['MULTINET_BENCH_SHIM_POST'] === 'node-net' ? nodeNetPost : httpPost,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   now: () => Date.now(),
 }).then(

@@ -1,8 +1,9 @@
 /**
  * multinet as it ships (deploy/, docs/daemon.md), built from this checkout before the run: thin =
  * `node dist/multinet-cni.cjs` per CNI call (npm run build:thin); thick = the bundled daemon
- * `node --max-semi-space-size=2 dist/multinet.mjs daemon` (npm run build:daemon) + the bundled
- * shim `node dist/multinet-shim.js` (npm run build:shim).
+ * `node --max-semi-space-size=2 dist/multinet.mjs daemon` (npm run build:daemon) + the shim the
+ * image and `multinet install` ship, the Bun executable `dist/multinet-shim-bin` (npm run
+ * build:shim-bin; the bundle `node dist/multinet-shim.js` when that is not built).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -69,6 +70,7 @@ export function multinetThickFrom(
 ): Implementation {
   const daemonBundle = join(dist, 'multinet.mjs');
   const shimBundle = join(dist, 'multinet-shim.js');
+  const shimBin = join(dist, 'multinet-shim-bin');
   return {
     id,
     label,
@@ -123,7 +125,8 @@ export function multinetThickFrom(
         type: 'multinet-shim',
         socketPath,
       });
-      const shim = [process.execPath, shimBundle];
+      // The shim as shipped (the Bun executable of build:shim-bin) when it is built, else the bundle.
+      const shim = existsSync(shimBin) ? [shimBin] : [process.execPath, shimBundle];
       return {
         apiUser: scene.multinet.user,
         daemonPid: daemon.pid,

@@ -2,40 +2,119 @@ import type * as Net from 'node:net';
 import type { PostResult } from './run-shim.ts';
 
 /**
- * One HTTP/1.1 POST over a unix socket, written as one prebuilt request and read back by hand:
- * node:net only, none of node:http's client machinery to load at every shim start. Reads the
- * answer up to its Content-Length (the daemon always sends one), else chunked, else to EOF.
+ * One HTTP/1.1 POST over a unix socket, written as one prebuilt request and read back by hand
+ * (none of node:http's client machinery to load at every shim start). Reads the answer up to its
+ * Content-Length (the daemon always sends one), else chunked, else to EOF. Under Bun (the shipped
+ * shim is a Bun executable) it uses Bun's own socket: Bun's node:net layer cost about 10 ms of
+ * the shim's start per call, its native socket none (bench/ scenario 5, docs/daemon.md).
  */
 export function rawUnixPost(socketPath: string, path: string, body: string): Promise<PostResult> {
-  const net = process.getBuiltinModule('node:net') as typeof Net;
+  const bun = (globalThis as { Bun?: { connect?: BunConnect } }).Bun;
+  const request = requestBytes(path, body);
+  return typeof bun?.connect === 'function'
+    ? bunPost(bun.connect, socketPath, request)
+    : nodePost(socketPath, request);
+}
+
+/** The same POST through node:net whatever the runtime (bench/ keeps it as a shim candidate). */
+export function nodeNetPost(socketPath: string, path: string, body: string): Promise<PostResult> {
+  return nodePost(socketPath, requestBytes(path, body));
+}
+
+function requestBytes(path: string, body: string): Buffer {
   const payload = Buffer.from(body, 'utf8');
   const head =
     `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
     `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (err: Error | undefined, result?: PostResult) => {
-      if (done) return;
-      done = true;
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(result!);
-    };
-    const sock = net.createConnection(socketPath, () => {
-      sock.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
-    });
-    sock.on('data', (c: Buffer) => {
-      chunks.push(c);
+  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+}
+
+/** Collects the answer's bytes and settles once: complete answer, error, or close. */
+function answerReader(resolve: (r: PostResult) => void, reject: (e: Error) => void, close: () => void) {
+  const chunks: Buffer[] = [];
+  let done = false;
+  const finish = (err: Error | undefined, result?: PostResult) => {
+    if (done) return;
+    done = true;
+    close();
+    if (err) reject(err);
+    else resolve(result!);
+  };
+  const early = () => new Error('daemon closed the connection before a complete answer');
+  return {
+    data(c: Uint8Array) {
+      chunks.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
       const r = parseResponse(Buffer.concat(chunks), false);
       if (r) finish(undefined, r);
-    });
-    sock.on('end', () => {
+    },
+    end() {
       const r = parseResponse(Buffer.concat(chunks), true);
-      finish(r ? undefined : new Error('daemon closed the connection before a complete answer'), r);
-    });
-    sock.on('error', (err) => finish(err));
-    sock.on('close', () => finish(new Error('daemon closed the connection before a complete answer')));
+      finish(r ? undefined : early(), r);
+    },
+    error: (err: Error) => finish(err),
+    close: () => finish(early()),
+  };
+}
+
+function nodePost(socketPath: string, request: Buffer): Promise<PostResult> {
+  const net = process.getBuiltinModule('node:net') as typeof Net;
+  return new Promise((resolve, reject) => {
+    const reader = answerReader(resolve, reject, () => sock.destroy());
+    const sock = net.createConnection(socketPath, () => sock.write(request));
+    sock.on('data', reader.data);
+    sock.on('end', reader.end);
+    sock.on('error', reader.error);
+    sock.on('close', reader.close);
+  });
+}
+
+/** The part of Bun's socket API (Bun.connect) the shim uses; Bun's own types are not a dependency. */
+interface BunSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+}
+interface BunHandlers {
+  open(s: BunSocket): void;
+  data(s: BunSocket, data: Uint8Array): void;
+  drain(s: BunSocket): void;
+  end(s: BunSocket): void;
+  close(s: BunSocket): void;
+  error(s: BunSocket, err: Error): void;
+  connectError(s: BunSocket, err: Error): void;
+}
+type BunConnect = (opts: { unix: string; socket: BunHandlers }) => Promise<BunSocket>;
+
+/** Bun's errors say only "Failed to connect": name the code and socket as node:net does. */
+function connectFailure(err: unknown, socketPath: string): Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? new Error(`connect ${code} ${socketPath}`) : (err as Error);
+}
+
+function bunPost(connect: BunConnect, socketPath: string, request: Buffer): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    let sock: BunSocket | undefined;
+    const reader = answerReader(resolve, reject, () => sock?.terminate());
+    let pending = request;
+    // write() may take part of the request (a full socket buffer); drain() sends the rest.
+    const flush = (s: BunSocket) => {
+      if (pending.length > 0) pending = pending.subarray(Math.max(0, s.write(pending)));
+    };
+    connect({
+      unix: socketPath,
+      socket: {
+        open: (s) => {
+          sock = s;
+          flush(s);
+        },
+        drain: flush,
+        data: (_s, d) => reader.data(d),
+        end: () => reader.end(),
+        close: () => reader.close(),
+        error: (_s, err) => reader.error(err),
+        connectError: (_s, err) => reader.error(connectFailure(err, socketPath)),
+      },
+    }).catch((err: unknown) => reader.error(connectFailure(err, socketPath)));
   });
 }
 
