@@ -1,5 +1,6 @@
 /**
- * `npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8]`
+ * `npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8]
+ *  [--node-flags '...'] [--base-node-flags '...']`
  *
  * multinet thick of this checkout (dist/) against multinet thick of another build (DIR/dist/:
  * `git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build:daemon &&
@@ -9,6 +10,9 @@
  * (median of round medians, and the spread of round medians) and the daemon's own CPU time per
  * ADD+DEL pair (utime+stime of the daemon process from /proc, its children excluded: the
  * delegates are the same binaries on both sides). The point is the ratio, measured in one run.
+ * Each side's daemon runs with deploy/'s node flags unless --node-flags / --base-node-flags say
+ * otherwise (`--base .` then compares V8 settings of one build). Each side runs its dist's shim
+ * executable when built, else its bundle under node.
  * Results go to .tmp/bench-ab/<date>.json; nothing tracked is written.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,13 +23,14 @@ import { REPO_ROOT } from '../test/support/control-plane.ts';
 import { invocation, nextContainerId, warmUp, type BenchContext } from './bench-context.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import type { PodRef } from './exec-cni.ts';
-import { multinetThickFrom } from './implementations/multinet.ts';
+import { DAEMON_NODE_FLAGS, multinetThickFrom } from './implementations/multinet.ts';
 import type { RunningImplementation } from './implementations/implementation.ts';
 import { startLoadSampler } from './load-sampler.ts';
 import { BenchScene } from './scene.ts';
 import { median, round2 } from './stats.ts';
 
-const USAGE = 'usage: npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8]\n';
+const USAGE =
+  "usage: npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8] [--node-flags '...'] [--base-node-flags '...']\n";
 
 /** utime + stime of one process, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -55,6 +60,8 @@ async function main(): Promise<void> {
       iterations: { type: 'string', default: '30' },
       rounds: { type: 'string', default: '3' },
       networks: { type: 'string', default: '0,3,8' },
+      'node-flags': { type: 'string' },
+      'base-node-flags': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -67,14 +74,27 @@ async function main(): Promise<void> {
   const counts = values.networks!.split(',').map(Number);
   const perRound = Math.max(1, Math.floor(iterations / rounds));
   const log = (s: string) => process.stderr.write(s);
+  // Node flags per side (default deploy/'s), so that one build can be measured against itself
+  // with other V8 settings: --base . --base-node-flags '--max-semi-space-size=16'.
+  const flags = (s: string | undefined) =>
+    s === undefined ? DAEMON_NODE_FLAGS : s.split(' ').filter(Boolean);
+  const newFlags = flags(values['node-flags']);
+  const baseFlags = flags(values['base-node-flags']);
   const sides = [
     {
-      name: 'this checkout',
-      impl: multinetThickFrom(join(REPO_ROOT, 'dist'), 'multinet-thick', 'new', 'ab-new', 19491),
+      name: `this checkout (node ${newFlags.join(' ')})`,
+      impl: multinetThickFrom(join(REPO_ROOT, 'dist'), 'multinet-thick', 'new', 'ab-new', 19491, newFlags),
     },
     {
-      name: `base (${resolve(values.base)})`,
-      impl: multinetThickFrom(join(resolve(values.base), 'dist'), 'multinet-thick', 'base', 'ab-base', 19591),
+      name: `base (${resolve(values.base)}, node ${baseFlags.join(' ')})`,
+      impl: multinetThickFrom(
+        join(resolve(values.base), 'dist'),
+        'multinet-thick',
+        'base',
+        'ab-base',
+        19591,
+        baseFlags,
+      ),
     },
   ];
 

@@ -21,6 +21,8 @@ import type {
 
 export const MULTINET_THIN = join(REPO_ROOT, 'dist/multinet-cni.cjs');
 export const MULTINET_DAEMON = join(REPO_ROOT, 'dist/multinet.mjs');
+/** The node flags deploy/thick/daemonset.yaml starts the daemon with. */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 export const MULTINET_SHIM = join(REPO_ROOT, 'dist/multinet-shim.js');
 
 /** Engine options both modes share, so thin and thick do the same work. */
@@ -67,6 +69,8 @@ export function multinetThickFrom(
   /** Names this variant's directories and logs apart (bench/ab-thick.ts runs two at once). */
   tag = '',
   metricsBase = 19391,
+  /** The daemon's node flags (bench/ab-thick.ts can set them per side); deploy/'s by default. */
+  nodeFlags: readonly string[] = DAEMON_NODE_FLAGS,
 ): Implementation {
   const daemonBundle = join(dist, 'multinet.mjs');
   const shimBundle = join(dist, 'multinet-shim.js');
@@ -103,7 +107,7 @@ export function multinetThickFrom(
           `--net=${scene.nodeNsPath}`,
           '--',
           process.execPath,
-          '--max-semi-space-size=2',
+          ...nodeFlags,
           daemonBundle,
           'daemon',
           '--config',
