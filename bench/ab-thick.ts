@@ -11,7 +11,7 @@
  * ADD+DEL pair (utime+stime of the daemon process from /proc, its children excluded: the
  * delegates are the same binaries on both sides). The point is the ratio, measured in one run.
  * Each side's daemon runs with deploy/'s node flags unless --node-flags / --base-node-flags say
- * otherwise (`--base .` then compares V8 settings of one build). Each side runs its dist's shim
+ * otherwise (`--base . --base-node-flags='...'`, with `=`, then compares V8 settings of one build). Each side runs its dist's shim
  * executable when built, else its bundle under node.
  * Results go to .tmp/bench-ab/<date>.json; nothing tracked is written.
  */

@@ -64,10 +64,10 @@ function machine(): BenchResults['machine'] {
 
 function build(): void {
   log(
-    'building multinet (npm run build, build:thin, build:daemon, build:shim-bin) and Multus (tools/build.sh)...\n',
+    'building multinet (npm run build, build:thin-bin, build:daemon, build:shim-bin) and Multus (tools/build.sh)...\n',
   );
-  // build:shim-bin builds the bundle too: the thick implementation runs the executable that ships.
-  for (const script of ['build', 'build:thin', 'build:daemon', 'build:shim-bin'])
+  // The -bin scripts build the bundles too: both modes run the executables that ship.
+  for (const script of ['build', 'build:thin-bin', 'build:daemon', 'build:shim-bin'])
     execFileSync('npm', ['run', '--silent', script], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -11,7 +11,7 @@ echo "== build (the e2e tests and the demo exec the built plugin, daemon and shi
 npm run --silent build
 npm run --silent build:shim-bin >/dev/null
 npm run --silent build:daemon >/dev/null
-npm run --silent build:thin >/dev/null
+npm run --silent build:thin-bin >/dev/null
 
 echo "== lint / format / types"
 npx eslint .

@@ -1,6 +1,7 @@
 /**
  * multinet as it ships (deploy/, docs/daemon.md), built from this checkout before the run: thin =
- * `node dist/multinet-cni.cjs` per CNI call (npm run build:thin); thick = the bundled daemon
+ * the Bun executable `dist/multinet-bin` per CNI call (npm run build:thin-bin; `node
+ * dist/multinet-cni.cjs` when that is not built); thick = the bundled daemon
  * `node --max-semi-space-size=2 dist/multinet.mjs daemon` (npm run build:daemon) + the shim the
  * image and `multinet install` ship, the Bun executable `dist/multinet-shim-bin` (npm run
  * build:shim-bin; the bundle `node dist/multinet-shim.js` when that is not built).
@@ -20,6 +21,7 @@ import type {
 } from './implementation.ts';
 
 export const MULTINET_THIN = join(REPO_ROOT, 'dist/multinet-cni.cjs');
+export const MULTINET_THIN_BIN = join(REPO_ROOT, 'dist/multinet-bin');
 export const MULTINET_DAEMON = join(REPO_ROOT, 'dist/multinet.mjs');
 /** The node flags deploy/thick/daemonset.yaml starts the daemon with. */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
@@ -46,10 +48,12 @@ export const multinetThin: Implementation = {
   family: 'multinet',
   mode: 'thin',
   async start(scene, opts): Promise<RunningImplementation> {
-    if (!existsSync(MULTINET_THIN)) throw new Error(`${MULTINET_THIN} missing: npm run build:thin`);
+    if (!existsSync(MULTINET_THIN) && !existsSync(MULTINET_THIN_BIN))
+      throw new Error(`${MULTINET_THIN} missing: npm run build:thin-bin`);
     const cacheDir = await scene.tempDir(`multinet-thin-cache${opts.parallelAttach ? '-par' : ''}`);
     const config = JSON.stringify({ ...engineOptions(scene, cacheDir, opts), type: 'multinet' });
-    const plugin = [process.execPath, MULTINET_THIN];
+    // The plugin as shipped (the Bun executable of build:thin-bin) when it is built, else the bundle.
+    const plugin = existsSync(MULTINET_THIN_BIN) ? [MULTINET_THIN_BIN] : [process.execPath, MULTINET_THIN];
     return {
       apiUser: scene.multinet.user,
       call: (inv: CniInvocation) => execCni(scene.nodeNsPath, plugin, inv, config, PLUGIN_DIR),

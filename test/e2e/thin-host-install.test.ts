@@ -5,16 +5,16 @@
  * against a real kube-apiserver and the real plugins.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { bridgeConf } from '../integration/daemon-harness.ts';
 import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
-import { runCni } from '../support/cni-runtime.ts';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { runCni, THIN_PLUGIN } from '../support/cni-runtime.ts';
+import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { addressesOf, allocations, linksIn, NetnsTopology } from '../support/netns.ts';
 
 describe('thin mode installed on a host', () => {
@@ -53,20 +53,17 @@ describe('thin mode installed on a host', () => {
       ].join('\n'),
     );
     await chmod(kubeconfig, 0o600);
-    let out = '';
-    const io = {
-      stdout: (s: string) => (out += s),
-      stderr: (s: string) => (out += s),
-      env: {},
-      isTty: false,
-    };
-    const code = await runCli(
-      [
+    // Step 5 as the page has it: the shipped plugin installs itself (the Bun executable of
+    // build:thin-bin when built, which needs no Node.js on the node; else the bundle under node).
+    const installable = THIN_PLUGIN[THIN_PLUGIN.length - 1]!;
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const args = [
+        ...THIN_PLUGIN.slice(1),
         'install',
         '--type',
         'thin',
         '--source',
-        join(REPO_ROOT, 'dist/multinet-cni.cjs'),
+        installable,
         '--bin-dir',
         bin,
         '--cni-conf-dir',
@@ -75,9 +72,13 @@ describe('thin mode installed on a host', () => {
         kubeconfig,
         '--cluster-network',
         primary,
-      ],
-      io,
-    );
+      ];
+      execFile(THIN_PLUGIN[0]!, args, { env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) =>
+        err && typeof err.code !== 'number'
+          ? reject(err)
+          : resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
+      );
+    });
     assert.equal(code, 0, out);
     assert.deepEqual((await readdir(conf)).sort(), [
       '00-multinet.conflist',
@@ -139,7 +140,8 @@ describe('thin mode installed on a host', () => {
         {
           nodeNs: topo.node,
           hostLocalDir: join(topo.tmpDir, 'host-local'),
-          plugin: [process.execPath, join(bin, 'multinet')],
+          // The installed file, run as the runtime runs it (the bundle needs node in front).
+          plugin: [...THIN_PLUGIN.slice(0, -1), join(bin, 'multinet')],
         },
       );
     const add = await call('ADD');

@@ -6,7 +6,7 @@
  * verbatim manifests) never touch the machine's own store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeNamespaceCommand } from '../../src/host/node-namespace-command.ts';
 import { REPO_ROOT } from './control-plane.ts';
@@ -29,8 +29,13 @@ export interface CniOutcome {
   json: Record<string, unknown> | undefined;
 }
 
-/** multinet's thin plugin as installed: the single-file bundle (`npm run build:thin`). */
-export const THIN_PLUGIN = [process.execPath, join(REPO_ROOT, 'dist/multinet-cni.cjs')];
+/**
+ * multinet's thin plugin as installed: the Bun executable (`npm run build:thin-bin`, what
+ * `multinet install --type thin` copies), else the single-file bundle under node (`build:thin`).
+ */
+export const THIN_PLUGIN = existsSync(join(REPO_ROOT, 'dist/multinet-bin'))
+  ? [join(REPO_ROOT, 'dist/multinet-bin')]
+  : [process.execPath, join(REPO_ROOT, 'dist/multinet-cni.cjs')];
 
 export function runCni(
   call: CniCall,
