@@ -62,8 +62,16 @@ export class NetworkListRunner {
     );
   }
 
-  /** ADD every plugin in order, chaining prevResult; caches the final result (SPEC §3). */
-  async add(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult> {
+  /**
+   * ADD every plugin in order, chaining prevResult; caches the final result (SPEC §3). With
+   * `deferCache` the cache write is handed to the caller instead of awaited here.
+   */
+  async add(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    signal?: AbortSignal,
+    deferCache?: (write: Promise<void>) => void,
+  ): Promise<CniResult> {
     validateAttachment(rt);
     const version = await this.resolveVersion(list, rt.cniPath, signal);
     let prevResult: CniResult | undefined;
@@ -76,7 +84,7 @@ export class NetworkListRunner {
       prevResult = await runPluginWithResult(this.invokeDeps, req, version);
     }
     if (prevResult === undefined) throw new CniError(CniErrorCode.InvalidNetworkConfig, 'no plugins to run');
-    await this.deps.cache.put({
+    const write = this.deps.cache.put({
       kind: 'cniCacheV1',
       ...cacheKey(list, rt),
       config: Buffer.from(list.bytes).toString('base64'),
@@ -85,6 +93,10 @@ export class NetworkListRunner {
       capabilityArgs: rt.capabilityArgs,
       result: prevResult,
     });
+    if (deferCache) {
+      write.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+      deferCache(write);
+    } else await write;
     return prevResult;
   }
 

@@ -35,8 +35,13 @@ export class ObservedDelegateLists implements DelegateLists {
     }
   }
 
-  add(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult> {
-    return this.timed(list, 'ADD', () => this.inner.add(list, rt, signal));
+  add(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    signal?: AbortSignal,
+    deferCache?: (write: Promise<void>) => void,
+  ): Promise<CniResult> {
+    return this.timed(list, 'ADD', () => this.inner.add(list, rt, signal, deferCache));
   }
   del(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<void> {
     return this.timed(list, 'DEL', () => this.inner.del(list, rt, signal));

@@ -11,7 +11,7 @@ export const STAGES = [
   'planRead',
   'planWrite', // plan put and delete (fsync'd)
   'delegates', // every delegate plugin process, spawn to exit
-  'resultCache', // result cache reads, writes and deletes
+  'resultCache', // result cache reads, writes and deletes (ADD's writes overlap the next delegate)
   'status', // network-status PATCH
   'answer', // result conversion and the answer's JSON, after the engine
 ] as const;

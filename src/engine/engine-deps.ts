@@ -12,7 +12,16 @@ import type { Logger } from '../log/logger.ts';
 
 /** How delegate network lists are run (src/cni's NetworkListRunner; a fake only in unit tests). */
 export interface DelegateLists {
-  add(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult>;
+  /**
+   * With `deferCache`, the result cache write is started but not awaited: it is handed over (the
+   * caller awaits it, e.g. while the next delegate runs) instead of delaying the answer.
+   */
+  add(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    signal?: AbortSignal,
+    deferCache?: (write: Promise<void>) => void,
+  ): Promise<CniResult>;
   del(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<void>;
   check(list: NetworkConfigList, rt: RuntimeConf, signal?: AbortSignal): Promise<void>;
   gc(

@@ -144,6 +144,46 @@ describe('engine ADD', () => {
     assert.deepEqual(lists.lines().slice(2), ['DEL net-a net1', 'DEL cluster-net eth0']);
   });
 
+  it('answers and writes status only once every result cache write has landed', async () => {
+    const { deps, lists, cluster } = setup('net-a, net-b');
+    lists.cacheWriteDelayMs = 20;
+    await runPodNetworkRequest(deps, request('ADD'));
+    assert.deepEqual(lists.cached.map((c) => c.network).sort(), ['cluster-net', 'net-a', 'net-b']);
+    assert.equal(cluster.statusWrites.length, 1);
+  });
+
+  it('a result cache write that fails fails the ADD (code 5, naming the network) and undoes all', async () => {
+    const { deps, lists, cluster, plans } = setup('net-a, net-b');
+    lists.failCacheWrite.add('net-a');
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), (err: unknown) => {
+      const cni = toCniError(err);
+      assert.equal(cni.code, 5);
+      assert.equal(cni.msg, 'multinet: CACHE_FAILED');
+      assert.match(cni.details ?? '', /net-a.*cannot write the result cache of net1: ENOSPC/);
+      return true;
+    });
+    assert.deepEqual(lists.lines().slice(3), ['DEL net-b net2', 'DEL net-a net1', 'DEL cluster-net eth0']);
+    assert.equal(cluster.statusWrites.length, 0);
+    assert.equal(await plans.get('c1'), undefined);
+  });
+
+  it('a delegate that fails while earlier cache writes are in flight: they land before undo', async () => {
+    const { deps, lists } = setup('net-a, net-b');
+    lists.cacheWriteDelayMs = 30;
+    lists.failAdd.add('net-b');
+    await assert.rejects(runPodNetworkRequest(deps, request('ADD')), /net-b/);
+    // Both earlier writes landed before the first DEL of the undo, which then removes them.
+    const firstDel = lists.calls.findIndex((c) => c.command === 'DEL');
+    assert.ok(firstDel > 0);
+    assert.deepEqual(
+      lists.cached
+        .filter((c) => c.afterCalls <= firstDel)
+        .map((c) => c.network)
+        .sort(),
+      ['cluster-net', 'net-a'],
+    );
+  });
+
   it('runs no delegate when a selection asks for a capability the network lacks', async () => {
     const { deps, lists, cluster } = setup('[{"name":"net-a","mac":"02:11:22:33:44:55"}]');
     await assert.rejects(

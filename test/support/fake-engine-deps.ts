@@ -67,12 +67,31 @@ export class FakeDelegateLists implements DelegateLists {
       .map((c) => `${c.command} ${c.network}${c.ifName ? ` ${c.ifName}` : ''}`);
   }
 
-  async add(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
+  /** Networks whose deferred result cache write fails (ENOSPC), and how long each write takes. */
+  failCacheWrite = new Set<string>();
+  cacheWriteDelayMs = 0;
+  /** Each deferred cache write that landed: its network and how many calls had been made by then. */
+  cached: { network: string; afterCalls: number }[] = [];
+
+  async add(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    _signal?: AbortSignal,
+    deferCache?: (write: Promise<void>) => void,
+  ): Promise<CniResult> {
     this.record('ADD', list, rt);
     if (this.addDelayMs) await sleep(this.addDelayMs);
     if (this.failAdd.has(list.name))
       throw Object.assign(new Error(`${list.name} refused`), { code: this.failAddCode });
     this.record('ADD done', list, { ...rt, capabilityArgs: {} });
+    if (deferCache) {
+      const write = sleep(this.cacheWriteDelayMs).then(() => {
+        if (this.failCacheWrite.has(list.name)) throw new Error('ENOSPC: no space left on device');
+        this.cached.push({ network: list.name, afterCalls: this.calls.length });
+      });
+      write.catch(() => undefined);
+      deferCache(write);
+    }
     const result = this.results.get(list.name);
     if (result) return result(rt);
     return {
