@@ -77,7 +77,7 @@ function daemon(reply: (body: string, res: ServerResponse) => void) {
   return { server, seen };
 }
 
-describe('the shipped shim executable (Bun)', () => {
+describe('the shipped executables (Bun): the shim, and the thin plugin', () => {
   it('is built', () => {
     assert.ok(existsSync(SHIM), `${SHIM} missing: npm run build:shim-bin`);
   });
@@ -156,5 +156,25 @@ describe('the shipped shim executable (Bun)', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '');
     assert.match(run.stderr, /^multinet-shim: forwards CNI calls/);
+  });
+
+  it('the thin executable reads no .env from its working directory either', async (t) => {
+    const thin = join(REPO_ROOT, 'dist/multinet-bin');
+    assert.ok(existsSync(thin), `${thin} missing: npm run build:thin-bin`);
+    const dir = await socketDir(t);
+    await writeFile(join(dir, '.env'), 'CNI_COMMAND=VERSION\n');
+    const run = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(thin, ['--help'], { env: {}, cwd: dir });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.resume();
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+      child.stdin.end();
+    });
+    // CNI_COMMAND in the environment makes it the CNI plugin, which answers VERSION in JSON.
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^usage: multinet <command>/);
+    assert.doesNotMatch(run.stdout, /supportedVersions/);
   });
 });

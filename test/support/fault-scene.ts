@@ -38,8 +38,10 @@ export const FAKE_PLUGIN_DIR = join(REPO_ROOT, 'test/support/fake-plugins');
 
 let thinBundle: string | undefined;
 /**
- * The thin plugin as shipped (package.json build:thin), built from this checkout into a private
- * directory once per process: the suite tests the source it runs on, never a stale dist/.
+ * The thin plugin's bundle (package.json build:thin), built from this checkout into a private
+ * directory once per process and run under node: the suite tests the source it runs on, never a
+ * stale dist/. The shipped Bun executable is compiled from this same bundle (build:thin-bin); the
+ * tests that go through THIN_PLUGIN (cni-runtime.ts) run that executable.
  */
 export function buildThinPlugin(): string[] {
   if (!thinBundle) {
