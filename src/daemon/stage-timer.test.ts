@@ -69,6 +69,18 @@ describe('stage timers', () => {
     assert.equal(stages.forContainer('c1'), undefined, 'the timer is gone with its request');
   });
 
+  it('plan is the engine time no port stage covered: overlapping stages count once', () => {
+    const timer = new StageTimers().begin('c1', undefined);
+    // A delegate from 0 to 50 ms, a result cache write overlapping it (40-60), the status (70-80).
+    timer.delegate('bridge', 50, 0);
+    timer.add('resultCache', 20, 40);
+    timer.add('status', 10, 70);
+    timer.engineDone(100);
+    // Covered: 0-60 and 70-80, 70 ms; the stages alone sum to 80 ms.
+    assert.equal(timer.ms.plan, 30);
+    assert.deepEqual([timer.ms.delegates, timer.ms.resultCache, timer.ms.status], [50, 20, 10]);
+  });
+
   it('a delegate process is timed into its own request only, by CNI_CONTAINERID', async () => {
     const stages = new StageTimers();
     const runner = timedPluginRunner(new ChildProcessRunner(), stages);

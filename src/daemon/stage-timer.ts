@@ -7,7 +7,7 @@
 export const STAGES = [
   'queue', // waiting for a concurrency slot and the container's lock
   'parse', // request decoding and checks, before the engine
-  'plan', // engine time not in another stage: pod and NAD lookups, planning, conversions
+  'plan', // engine time in no other stage: pod and NAD lookups, planning, conversions
   'planRead',
   'planWrite', // plan put and delete (fsync'd)
   'delegates', // every delegate plugin process, spawn to exit
@@ -33,19 +33,37 @@ export class StageTimer {
   /** Each delegate process: plugin type, then its spawn-to-exit in ms. */
   readonly delegateMs: (string | number)[] = [];
 
-  add(stage: Stage, ms: number): void {
+  /** When the ports' stages ran ([start, end] in ms), so that overlapping ones count once in `plan`. */
+  private readonly spans: [number, number][] = [];
+  /** Port time given without a start: counted in full. */
+  private unplaced = 0;
+
+  /** `ms` of a port stage; `start` (performance.now()) places it, so overlaps count once. */
+  add(stage: Stage, ms: number, start?: number): void {
     this.ms[stage] += ms;
+    if (start === undefined) this.unplaced += ms;
+    else this.spans.push([start, start + ms]);
   }
 
-  delegate(type: string, ms: number): void {
-    this.ms.delegates += ms;
+  delegate(type: string, ms: number, start?: number): void {
+    this.add('delegates', ms, start);
     this.delegateMs.push(type, Math.round(ms * 100) / 100);
   }
 
-  /** Time the engine spent outside the stages the ports measured. */
+  /**
+   * Time the engine spent in none of the stages the ports measured. Those can overlap (ADD's
+   * result cache writes run while the next delegate does; parallelAttach runs delegates at once):
+   * the time covered by any of them counts once.
+   */
   engineDone(engineMs: number): void {
-    const m = this.ms;
-    m.plan = Math.max(0, engineMs - m.planRead - m.planWrite - m.delegates - m.resultCache - m.status);
+    let covered = this.unplaced;
+    let end = -Infinity;
+    for (const [s, e] of [...this.spans].sort((a, b) => a[0] - b[0])) {
+      if (e <= end) continue;
+      covered += e - Math.max(s, end);
+      end = e;
+    }
+    this.ms.plan = Math.max(0, engineMs - covered);
   }
 }
 
@@ -86,6 +104,6 @@ export async function timed<T>(
   try {
     return await fn();
   } finally {
-    timer.add(stage, performance.now() - t0);
+    timer.add(stage, performance.now() - t0, t0);
   }
 }

@@ -15,7 +15,7 @@ export function timedPluginRunner(inner: PluginRunner, timers: StageTimers): Plu
       try {
         return await inner.exec(req);
       } finally {
-        timer.delegate(basename(req.path), performance.now() - t0);
+        timer.delegate(basename(req.path), performance.now() - t0, t0);
       }
     },
   };
