@@ -15,11 +15,19 @@ import { MULTINET_SHIM } from './implementations/multinet.ts';
 import { MULTUS_BIN_DIR } from './implementations/multus.ts';
 
 const run = promisify(execFile);
-export const BUN_VERSION = '1.4.5';
+/**
+ * How the shipped executables are compiled: package.json's bun:compile (`npx --yes bun@V build
+ * --compile FLAGS...`), read from there so the candidates are built as build:shim-bin builds.
+ */
+const SHIPPED_COMPILE = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts['bun:compile']!;
+export const BUN_VERSION = /\bbun@([\w.-]+)/.exec(SHIPPED_COMPILE)![1]!;
+const BUN_SHIPPED_FLAGS = SHIPPED_COMPILE.split(' ').filter(
+  (w) => w.startsWith('--') && w !== '--compile' && w !== '--yes',
+);
 export const POSTJECT_VERSION = '1.0.0-alpha.6';
 export const TOOLS_DIR = join(REPO_ROOT, 'node_modules/.cache/multinet-bench');
-/** The flags of package.json's build:shim-bin (keep in step): bytecode, no .env or bunfig.toml read at start. */
-const BUN_SHIPPED_FLAGS = ['--bytecode', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig'];
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 export interface ShimBuild {
