@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +16,7 @@ import { parseNetworkStatus } from '../../src/spec/network-status.ts';
 import { bridgeConf } from '../integration/daemon-harness.ts';
 import { forwardApiIntoNetns } from '../support/api-forwarder.ts';
 import { runCni, THIN_PLUGIN } from '../support/cni-runtime.ts';
-import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { addressesOf, allocations, linksIn, NetnsTopology } from '../support/netns.ts';
 
 describe('thin mode installed on a host', () => {
@@ -24,6 +26,49 @@ describe('thin mode installed on a host', () => {
   });
   after(async () => {
     await cp?.stop();
+  });
+
+  test("deploy/thin/'s install (the image's node CLI, no --source) copies the Bun executable", async (t: TestContext) => {
+    const shipped = join(REPO_ROOT, 'dist/multinet-bin');
+    assert.ok(existsSync(shipped), `${shipped} missing: npm run build:thin-bin`);
+    const dir = await mkdtemp(join(tmpdir(), 'mn-thin-default-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const [bin, conf] = [join(dir, 'bin'), join(dir, 'conf')];
+    await mkdir(bin);
+    await mkdir(conf);
+    const primary = join(conf, '10-podnet.conflist');
+    await writeFile(
+      primary,
+      JSON.stringify({ cniVersion: '1.0.0', name: 'podnet', plugins: [{ type: 'bridge' }] }),
+    );
+    await writeFile(join(dir, 'token'), `${cp.multinetToken}\n`, { mode: 0o600 });
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority: "${cp.caFile}"}}]`,
+        `users: [{name: m, user: {tokenFile: "${join(dir, 'token')}"}}]`,
+        'contexts: [{name: m, context: {cluster: c, user: m}}]',
+        'current-context: m',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const args = ['install', '--type', 'thin', '--bin-dir', bin, '--cni-conf-dir', conf];
+    const cli = join(REPO_ROOT, 'dist/bin/multinet.js');
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [cli, ...args, '--kubeconfig', kubeconfig, '--cluster-network', primary],
+        { env: { PATH: process.env['PATH'] ?? '' } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
+      ),
+    );
+    assert.equal(code, 0, out);
+    const [installed, built] = await Promise.all([readFile(join(bin, 'multinet')), readFile(shipped)]);
+    assert.ok(installed.equals(built), 'the installed plugin is dist/multinet-bin, byte for byte');
   });
 
   test('install with --kubeconfig, then a pod gets eth0 and net1 through the installed plugin', async (t: TestContext) => {
