@@ -259,6 +259,15 @@ export async function buildShimCandidates(dir: string, log: (s: string) => void)
       return { command: [exe], files: [exe], env: { MULTINET_BENCH_SHIM_POST: 'node-net' } };
     }),
   );
+  // The same executable with the shipped raw write through Bun's socket, printing through
+  // process.stdout as the shipped shim did before it wrote synchronously and exited.
+  builds.push(
+    await attempt('bun-compile-stdout-stream', 'bun build --compile, process.stdout stream', async () => {
+      const exe = join(dir, 'multinet-shim-bun-node-net');
+      if (!existsSync(exe)) throw new Error('the node:net build above failed');
+      return { command: [exe], files: [exe], env: { MULTINET_BENCH_SHIM_POST: 'raw' } };
+    }),
+  );
   builds.push(
     await attempt('bun-compile-http', 'bun build --compile, node:http client', async () => {
       if (bun instanceof Error) throw bun;

@@ -2,14 +2,15 @@
  * Shim candidates: the shim with node:http's client for its one request (what shipped before
  * src/shim/raw-unix-post.ts), kept to show what the raw socket write saves; with
  * MULTINET_BENCH_SHIM_POST=node-net, the raw write through node:net even under Bun (what the Bun
- * executable did before it used Bun's own socket). Built by bench/shim-builds.ts only; the shipped
- * entry is src/bin/multinet-shim.ts.
+ * executable did before it used Bun's own socket); with =raw, the shipped raw write, printed
+ * through process.stdout (what the shipped shim did before it wrote synchronously and exited).
+ * Built by bench/shim-builds.ts only; the shipped entry is src/bin/multinet-shim.ts.
  */
 import type * as Fs from 'node:fs';
 import type * as Http from 'node:http';
-import { readStdinSync } from '../src/shim/read-stdin-sync.ts';
+import { readStdinSync } from '../src/shim/stdio-sync.ts';
 import { runShim, type PostResult } from '../src/shim/run-shim.ts';
-import { nodeNetPost } from '../src/shim/raw-unix-post.ts';
+import { nodeNetPost, rawUnixPost } from '../src/shim/raw-unix-post.ts';
 
 const fs = process.getBuiltinModule('node:fs') as typeof Fs;
 
@@ -50,7 +51,8 @@ function readStdin(): string {
 }
 
 runShim(process.env, process.env['CNI_COMMAND'] ? readStdin() : '', {
-  post: process.env['MULTINET_BENCH_SHIM_POST'] === 'node-net' ? nodeNetPost : httpPost,
+  post:
+    { 'node-net': nodeNetPost, raw: rawUnixPost }[process.env['MULTINET_BENCH_SHIM_POST'] ?? ''] ?? httpPost,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   now: () => Date.now(),
 }).then(
