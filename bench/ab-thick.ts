@@ -1,6 +1,6 @@
 /**
  * `npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8]
- *  [--node-flags '...'] [--base-node-flags '...']`
+ *  [--node-flags '...'] [--base-node-flags '...'] [--runtime node|bun] [--base-runtime node|bun]`
  *
  * multinet thick of this checkout (dist/) against multinet thick of another build (DIR/dist/:
  * `git worktree add /tmp/base <commit> && cd /tmp/base && npm ci && npm run build:daemon &&
@@ -12,7 +12,8 @@
  * delegates are the same binaries on both sides). The point is the ratio, measured in one run.
  * Each side's daemon runs with deploy/'s node flags unless --node-flags / --base-node-flags say
  * otherwise (`--base . --base-node-flags='...'`, with `=`, then compares V8 settings of one build). Each side runs its dist's shim
- * executable when built, else its bundle under node.
+ * executable when built, else its bundle under node. --runtime bun (--base-runtime bun) runs that
+ * side's daemon in its dist/multinet-bin (the thin plugin's Bun executable holds the daemon too).
  * Results go to .tmp/bench-ab/<date>.json; nothing tracked is written.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,7 @@ import { BenchScene } from './scene.ts';
 import { median, round2 } from './stats.ts';
 
 const USAGE =
-  "usage: npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8] [--node-flags '...'] [--base-node-flags '...']\n";
+  "usage: npm run bench:ab -- --base DIR [--iterations N] [--rounds R] [--networks 0,3,8] [--node-flags '...'] [--base-node-flags '...'] [--runtime node|bun] [--base-runtime node|bun]\n";
 
 /** utime + stime of one process, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
       networks: { type: 'string', default: '0,3,8' },
       'node-flags': { type: 'string' },
       'base-node-flags': { type: 'string' },
+      runtime: { type: 'string', default: 'node' },
+      'base-runtime': { type: 'string', default: 'node' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -80,13 +83,29 @@ async function main(): Promise<void> {
     s === undefined ? DAEMON_NODE_FLAGS : s.split(' ').filter(Boolean);
   const newFlags = flags(values['node-flags']);
   const baseFlags = flags(values['base-node-flags']);
+  const runtime = (s: string | undefined): 'node' | 'bun' => {
+    if (s !== 'node' && s !== 'bun') throw new Error(`--runtime: node or bun, not ${s}`);
+    return s;
+  };
+  const newRuntime = runtime(values.runtime);
+  const baseRuntime = runtime(values['base-runtime']);
+  const describe = (r: 'node' | 'bun', f: readonly string[]) =>
+    r === 'bun' ? 'bun executable' : `node ${f.join(' ')}`;
   const sides = [
     {
-      name: `this checkout (node ${newFlags.join(' ')})`,
-      impl: multinetThickFrom(join(REPO_ROOT, 'dist'), 'multinet-thick', 'new', 'ab-new', 19491, newFlags),
+      name: `this checkout (${describe(newRuntime, newFlags)})`,
+      impl: multinetThickFrom(
+        join(REPO_ROOT, 'dist'),
+        'multinet-thick',
+        'new',
+        'ab-new',
+        19491,
+        newFlags,
+        newRuntime,
+      ),
     },
     {
-      name: `base (${resolve(values.base)}, node ${baseFlags.join(' ')})`,
+      name: `base (${resolve(values.base)}, ${describe(baseRuntime, baseFlags)})`,
       impl: multinetThickFrom(
         join(resolve(values.base), 'dist'),
         'multinet-thick',
@@ -94,6 +113,7 @@ async function main(): Promise<void> {
         'ab-base',
         19591,
         baseFlags,
+        baseRuntime,
       ),
     },
   ];
@@ -157,6 +177,11 @@ async function main(): Promise<void> {
       log(`  round ${round + 1}/${rounds} done\n`);
     }
     await scene.deletePods([...pods.values()].flat());
+    const memory = sides.map((side, i) => {
+      const status = readFileSync(`/proc/${running[i]!.daemonPid!}/status`, 'utf8');
+      const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+      return `${side.name}: daemon RSS ${(kib('VmRSS') / 1024).toFixed(1)} MiB at the end, peak ${(kib('VmHWM') / 1024).toFixed(1)} MiB`;
+    });
 
     const rows = [
       '| networks | side | ADD median (ms) | ADD spread | DEL median (ms) | DEL spread | daemon CPU per ADD+DEL (ms) | errors |',
@@ -183,6 +208,8 @@ async function main(): Promise<void> {
       ...rows,
       '',
       `this checkout / base: ${ratios.join('; ')}`,
+      '',
+      ...memory,
       '',
     ].join('\n');
     process.stdout.write(report);

@@ -75,10 +75,14 @@ export function multinetThickFrom(
   metricsBase = 19391,
   /** The daemon's node flags (bench/ab-thick.ts can set them per side); deploy/'s by default. */
   nodeFlags: readonly string[] = DAEMON_NODE_FLAGS,
+  /** node runs the bundle (as deploy/ ships it); bun runs the daemon in the thin plugin's Bun executable. */
+  runtime: 'node' | 'bun' = 'node',
 ): Implementation {
   const daemonBundle = join(dist, 'multinet.mjs');
   const shimBundle = join(dist, 'multinet-shim.js');
   const shimBin = join(dist, 'multinet-shim-bin');
+  const daemonArgv =
+    runtime === 'bun' ? [join(dist, 'multinet-bin')] : [process.execPath, ...nodeFlags, daemonBundle];
   return {
     id,
     label,
@@ -106,17 +110,7 @@ export function multinetThickFrom(
         }),
       );
       const daemon = startDaemonProcess(
-        [
-          'nsenter',
-          `--net=${scene.nodeNsPath}`,
-          '--',
-          process.execPath,
-          ...nodeFlags,
-          daemonBundle,
-          'daemon',
-          '--config',
-          configFile,
-        ],
+        ['nsenter', `--net=${scene.nodeNsPath}`, '--', ...daemonArgv, 'daemon', '--config', configFile],
         { ...CLEAN_ENV },
         join(opts.logDir, `multinet-daemon${suffix}.log`),
       );
