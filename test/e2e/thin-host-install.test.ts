@@ -19,6 +19,41 @@ import { runCni, THIN_PLUGIN } from '../support/cni-runtime.ts';
 import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { addressesOf, allocations, linksIn, NetnsTopology } from '../support/netns.ts';
 
+/**
+ * The administrator's files (docs/thin-host.md): a token file and a kubeconfig reading it, both
+ * 0600, in `dir`. Returns the kubeconfig's path.
+ */
+async function writeTokenKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, `${cp.multinetToken}\n`, { mode: 0o600 });
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority: "${cp.caFile}"}}]`,
+      `users: [{name: multinet, user: {tokenFile: "${tokenFile}"}}]`,
+      'contexts: [{name: multinet, context: {cluster: c, user: multinet}}]',
+      'current-context: multinet',
+      '',
+    ].join('\n'),
+  );
+  await chmod(kubeconfig, 0o600);
+  return kubeconfig;
+}
+
+/** Runs a command with PATH only; its exit code (0 on success) and its output. */
+function runCommand(command: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) =>
+      err && typeof err.code !== 'number'
+        ? reject(err)
+        : resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
+    ),
+  );
+}
+
 describe('thin mode installed on a host', () => {
   let cp: ControlPlane;
   before(async () => {
@@ -41,31 +76,12 @@ describe('thin mode installed on a host', () => {
       primary,
       JSON.stringify({ cniVersion: '1.0.0', name: 'podnet', plugins: [{ type: 'bridge' }] }),
     );
-    await writeFile(join(dir, 'token'), `${cp.multinetToken}\n`, { mode: 0o600 });
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority: "${cp.caFile}"}}]`,
-        `users: [{name: m, user: {tokenFile: "${join(dir, 'token')}"}}]`,
-        'contexts: [{name: m, context: {cluster: c, user: m}}]',
-        'current-context: m',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    const args = ['install', '--type', 'thin', '--bin-dir', bin, '--cni-conf-dir', conf];
-    const cli = join(REPO_ROOT, 'dist/bin/multinet.js');
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [cli, ...args, '--kubeconfig', kubeconfig, '--cluster-network', primary],
-        { env: { PATH: process.env['PATH'] ?? '' } },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
-      ),
-    );
+    const kubeconfig = await writeTokenKubeconfig(cp, dir);
+    const { code, out } = await runCommand(process.execPath, [
+      join(REPO_ROOT, 'dist/bin/multinet.js'),
+      ...['install', '--type', 'thin', '--bin-dir', bin, '--cni-conf-dir', conf],
+      ...['--kubeconfig', kubeconfig, '--cluster-network', primary],
+    ]);
     assert.equal(code, 0, out);
     const [installed, built] = await Promise.all([readFile(join(bin, 'multinet')), readFile(shipped)]);
     assert.ok(installed.equals(built), 'the installed plugin is dist/multinet-bin, byte for byte');
@@ -81,49 +97,15 @@ describe('thin mode installed on a host', () => {
     await mkdir(own, { mode: 0o700 });
     const primary = join(conf, '10-podnet.conflist');
     await writeFile(primary, JSON.stringify(bridgeConf(topo, { subnet: '10.76.0.0/24', bridge: 'mnth0' })));
-    // The administrator's files (docs/thin-host.md): a token file and a kubeconfig reading it.
-    const tokenFile = join(own, 'token');
-    await writeFile(tokenFile, `${cp.multinetToken}\n`, { mode: 0o600 });
-    const kubeconfig = join(own, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority: "${cp.caFile}"}}]`,
-        `users: [{name: multinet, user: {tokenFile: "${tokenFile}"}}]`,
-        'contexts: [{name: multinet, context: {cluster: c, user: multinet}}]',
-        'current-context: multinet',
-        '',
-      ].join('\n'),
-    );
-    await chmod(kubeconfig, 0o600);
+    const kubeconfig = await writeTokenKubeconfig(cp, own);
     // Step 5 as the page has it: the shipped plugin installs itself (the Bun executable of
     // build:thin-bin when built, which needs no Node.js on the node; else the bundle under node).
     const installable = THIN_PLUGIN[THIN_PLUGIN.length - 1]!;
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const args = [
-        ...THIN_PLUGIN.slice(1),
-        'install',
-        '--type',
-        'thin',
-        '--source',
-        installable,
-        '--bin-dir',
-        bin,
-        '--cni-conf-dir',
-        conf,
-        '--kubeconfig',
-        kubeconfig,
-        '--cluster-network',
-        primary,
-      ];
-      execFile(THIN_PLUGIN[0]!, args, { env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) =>
-        err && typeof err.code !== 'number'
-          ? reject(err)
-          : resolve({ code: err ? Number(err.code) : 0, out: stdout + stderr }),
-      );
-    });
+    const { code, out } = await runCommand(THIN_PLUGIN[0]!, [
+      ...THIN_PLUGIN.slice(1),
+      ...['install', '--type', 'thin', '--source', installable, '--bin-dir', bin, '--cni-conf-dir', conf],
+      ...['--kubeconfig', kubeconfig, '--cluster-network', primary],
+    ]);
     assert.equal(code, 0, out);
     assert.deepEqual((await readdir(conf)).sort(), [
       '00-multinet.conflist',
