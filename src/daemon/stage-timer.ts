@@ -58,7 +58,7 @@ export class StageTimer {
   engineDone(engineMs: number): void {
     let covered = this.unplaced;
     let end = -Infinity;
-    for (const [s, e] of [...this.spans].sort((a, b) => a[0] - b[0])) {
+    for (const [s, e] of this.spans.sort((a, b) => a[0] - b[0])) {
       if (e <= end) continue;
       covered += e - Math.max(s, end);
       end = e;

@@ -3,6 +3,12 @@ import type * as Fs from 'node:fs';
 /** CNI configs are small; a runtime never sends more. */
 const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/** A non-blocking pipe said EAGAIN: wait 2 ms, then try again. */
+function waitForPipe(): void {
+  Atomics.wait(pause, 0, 0, 2);
+}
+
 /**
  * Reads all of stdin synchronously. readFileSync(0) fails with EAGAIN when the runtime hands the
  * plugin a non-blocking pipe (seen under a burst of 100 pods: the call then failed, or a shim
@@ -12,7 +18,6 @@ const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 export function readStdinSync(fs: typeof Fs, fd = 0): Buffer {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(64 * 1024);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   let total = 0;
   for (;;) {
     let n: number;
@@ -21,7 +26,7 @@ export function readStdinSync(fs: typeof Fs, fd = 0): Buffer {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        Atomics.wait(pause, 0, 0, 2);
+        waitForPipe();
         continue;
       }
       if (code === 'EOF') break;
@@ -43,14 +48,13 @@ export function readStdinSync(fs: typeof Fs, fd = 0): Buffer {
 export function writeAllSync(fs: typeof Fs, fd: number, text: string): void {
   if (text === '') return;
   const data = Buffer.from(text, 'utf8');
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   let at = 0;
   while (at < data.length) {
     try {
       at += fs.writeSync(fd, data, at, data.length - at);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      Atomics.wait(pause, 0, 0, 2);
+      waitForPipe();
     }
   }
 }
