@@ -27,6 +27,7 @@ import type { PodRef } from './exec-cni.ts';
 import { DAEMON_NODE_FLAGS, multinetThickFrom } from './implementations/multinet.ts';
 import type { RunningImplementation } from './implementations/implementation.ts';
 import { startLoadSampler } from './load-sampler.ts';
+import { statusBytes } from './process-memory.ts';
 import { BenchScene } from './scene.ts';
 import { median, round2 } from './stats.ts';
 
@@ -178,9 +179,9 @@ async function main(): Promise<void> {
     }
     await scene.deletePods([...pods.values()].flat());
     const memory = sides.map((side, i) => {
-      const status = readFileSync(`/proc/${running[i]!.daemonPid!}/status`, 'utf8');
-      const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-      return `${side.name}: daemon RSS ${(kib('VmRSS') / 1024).toFixed(1)} MiB at the end, peak ${(kib('VmHWM') / 1024).toFixed(1)} MiB`;
+      const mib = (key: 'VmRSS' | 'VmHWM') =>
+        ((statusBytes(running[i]!.daemonPid!, key) ?? NaN) / 2 ** 20).toFixed(1);
+      return `${side.name}: daemon RSS ${mib('VmRSS')} MiB at the end, peak ${mib('VmHWM')} MiB`;
     });
 
     const rows = [

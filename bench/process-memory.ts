@@ -6,8 +6,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 export function rssBytes(pid: number): number | null {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** A size line of /proc/PID/status (VmRSS, VmHWM: the peak RSS, ...) in bytes; null once gone. */
+export function statusBytes(pid: number, key: 'VmRSS' | 'VmHWM'): number | null {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;

@@ -43,8 +43,9 @@ export async function runBurst(
       running.push({ impl, r, pods, run: emptyRun(opts) });
       await warmUp(ctx, r, 1);
     }
-    // Long-lived helpers, and the other implementations' idle daemons, are nobody's plugin memory.
-    const helpers = pidsMatching(/etcd|kube-apiserver|api-forwarder|baseline-worker/);
+    // Long-lived helpers (tsx's esbuild service among them: the bench's own TypeScript loader), and
+    // the other implementations' idle daemons, are nobody's plugin memory.
+    const helpers = pidsMatching(/etcd|kube-apiserver|api-forwarder|baseline-worker|esbuild --service/);
     for (const { r } of running) if (r.daemonPid) helpers.add(r.daemonPid);
     for (let round = 0; round < rounds; round++) {
       for (const x of running) {
